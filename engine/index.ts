@@ -1,0 +1,52 @@
+// wgrad: a small WebGPU tensor engine with reverse-mode autograd.
+//
+//   import { init, tensor, ops, tidy } from 'lmfn-webgpu';
+//   const device = await init();                 // best adapter; WGRAD_ADAPTER=gpu|cpu forces one
+//   const x = tensor([1, 2, 3, 4], [2, 2]).requireGrad();
+//   const loss = ops.sum(ops.mul(x, x));
+//   loss.backward();
+//   console.log(await x.grad!.read());           // [2, 4, 6, 8]
+//
+// Everything public is exported from this file.
+
+import { Device, type DeviceOptions } from './device.ts';
+import { EngineError } from './errors.ts';
+import { Tensor } from './tensor.ts';
+import * as elementwise from './ops/elementwise.ts';
+import * as reduce from './ops/reduce.ts';
+
+export { Device, getDevice, type AdapterChoice, type AdapterDescription, type DeviceOptions } from './device.ts';
+export { Tensor, sizeOf } from './tensor.ts';
+export { tidy } from './scope.ts';
+export { noGrad, isGradEnabled, record, type GradFn } from './autograd.ts';
+export { Kernel, launch, groups1d, f32bits, wgsl, type KernelSpec, type Launch, type BufferRange } from './kernel.ts';
+export type { MemoryStats } from './pool.ts';
+export * from './errors.ts';
+
+/** All differentiable ops, PyTorch-style functional API (`ops.conv2d`, `ops.add`, …). */
+export const ops = { ...elementwise, ...reduce };
+
+let current: Device | null = null;
+
+/** Creates the default device (once) and makes it current. */
+export async function init(options?: DeviceOptions): Promise<Device> {
+  current ??= await Device.create(options);
+  return current;
+}
+
+/** Makes `device` the one that `tensor()` and friends use by default. */
+export function setDevice(device: Device): void {
+  current = device;
+}
+
+export function currentDevice(): Device {
+  if (!current) throw new EngineError('no device: call `await init()` first (or pass { device })');
+  return current;
+}
+
+/** A tensor from values (row-major) on the current device, or `options.device`. */
+export function tensor(data: ArrayLike<number>, shape?: readonly number[], options: { device?: Device; requiresGrad?: boolean } = {}): Tensor {
+  const t = Tensor.fromData(options.device ?? currentDevice(), data, shape);
+  if (options.requiresGrad) t.requireGrad();
+  return t;
+}

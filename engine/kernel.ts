@@ -1,0 +1,196 @@
+// Kernels are data: a WGSL source file per family, and for each entry point a
+// `Kernel` that states its storage bindings, its workgroup size and its
+// specialisation constants once. `launch` records one dispatch into the
+// device's open compute pass; it never submits, reads back or awaits.
+//
+// Binding convention shared by every WGSL file in kernels/: storage buffers at
+// @binding(0..n-1) of @group(0) in the order of `bindings`, then the uniform
+// parameter struct at @binding(n). Workgroup sizes come in as the override
+// constants WG_X, WG_Y, WG_Z so another tile shape needs no new source.
+
+import { readFileSync } from 'node:fs';
+import type { Device } from './device.ts';
+import { KernelError } from './errors.ts';
+import type { PooledBuffer } from './pool.ts';
+
+export type Access = 'read' | 'write' | 'readwrite';
+
+export interface KernelSpec {
+  /** 'family.entry', e.g. 'conv2d.forward'; names the kernel in errors. */
+  name: string;
+  /** WGSL source text of the family. */
+  source: string;
+  entryPoint: string;
+  /** Storage bindings in @binding order. */
+  bindings: readonly Access[];
+  /** Whether the kernel takes a uniform parameter struct (after the storage bindings). */
+  params: boolean;
+  workgroupSize: readonly [number, number?, number?];
+  /** Other override constants (specialisation: fused activation, transposes, tile shape). */
+  constants?: Readonly<Record<string, number>>;
+}
+
+export class Kernel {
+  readonly key: string;
+  constructor(readonly spec: KernelSpec) {
+    this.key = `${spec.name}|${JSON.stringify(spec.constants ?? {})}|${spec.workgroupSize.join('x')}`;
+  }
+  get invocations(): number {
+    const [x, y = 1, z = 1] = this.spec.workgroupSize;
+    return x * y * z;
+  }
+  /** The same entry point with other constants or workgroup size. */
+  with(changes: Partial<Pick<KernelSpec, 'constants' | 'workgroupSize'>>): Kernel {
+    return new Kernel({ ...this.spec, ...changes, constants: { ...this.spec.constants, ...changes.constants } });
+  }
+}
+
+/** Reads a WGSL file that sits beside the calling module: `wgsl(import.meta.url, 'conv2d.wgsl')`. */
+export function wgsl(moduleUrl: string, file: string): string {
+  return readFileSync(new URL(file, moduleUrl), 'utf8');
+}
+
+/** A range of a pooled buffer bound to one binding. */
+export interface BufferRange {
+  buf: PooledBuffer;
+  /** Bytes; must be a multiple of the device's minStorageBufferOffsetAlignment. */
+  offset: number;
+  /** Bytes. */
+  size: number;
+}
+
+export interface Launch {
+  buffers: readonly BufferRange[];
+  /** Raw 32-bit words of the parameter struct; write floats with `f32bits`. */
+  params?: ArrayLike<number>;
+  /** Workgroup counts. Each must be ≤ maxComputeWorkgroupsPerDimension; see `groups1d`. */
+  groups: readonly [number, number?, number?];
+}
+
+const f32scratch = new Float32Array(1);
+const u32scratch = new Uint32Array(f32scratch.buffer);
+/** The bit pattern of a float, for a parameter struct field declared f32. */
+export function f32bits(x: number): number {
+  f32scratch[0] = x;
+  return u32scratch[0];
+}
+
+/**
+ * Workgroup counts for `n` items handled `perGroup` at a time, folded into
+ * two dimensions when above the 65,535 per-dimension limit. Kernels recover
+ * the linear workgroup index as `wid.x + wid.y * nwg.x`.
+ */
+export function groups1d(n: number, perGroup: number, maxPerDim = 65535): [number, number] {
+  const g = Math.max(1, Math.ceil(n / perGroup));
+  if (g <= maxPerDim) return [g, 1];
+  const y = Math.ceil(g / maxPerDim);
+  return [Math.ceil(g / y), y];
+}
+
+function pipelineFor(device: Device, kernel: Kernel) {
+  let entry = device.pipelines.get(kernel.key);
+  if (entry) return entry;
+  const { spec } = kernel;
+  const gpu = device.gpu;
+  const entries: GPUBindGroupLayoutEntry[] = spec.bindings.map((access, binding) => ({
+    binding,
+    visibility: GPUShaderStage.COMPUTE,
+    buffer: { type: access === 'read' ? 'read-only-storage' : 'storage' },
+  }));
+  if (spec.params) {
+    entries.push({ binding: spec.bindings.length, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } });
+  }
+  const [x, y = 1, z = 1] = spec.workgroupSize;
+  if (x * y * z > device.limits.maxComputeInvocationsPerWorkgroup) {
+    throw new KernelError(
+      `${spec.name}: workgroup ${x}x${y}x${z} exceeds this adapter's ${device.limits.maxComputeInvocationsPerWorkgroup} invocations`,
+    );
+  }
+  gpu.pushErrorScope('validation');
+  const module = gpu.createShaderModule({ code: spec.source, label: spec.name });
+  const layout = gpu.createBindGroupLayout({ entries, label: spec.name });
+  const pipeline = gpu.createComputePipeline({
+    label: spec.name,
+    layout: gpu.createPipelineLayout({ bindGroupLayouts: [layout] }),
+    compute: { module, entryPoint: spec.entryPoint, constants: { WG_X: x, WG_Y: y, WG_Z: z, ...spec.constants } },
+  });
+  gpu.popErrorScope().then((err) => {
+    if (err) device.reportError(new KernelError(`kernel ${spec.name} (entry point ${spec.entryPoint}) failed to build:\n${err.message}`));
+  });
+  entry = { pipeline, layout };
+  device.pipelines.set(kernel.key, entry);
+  return entry;
+}
+
+const MAX_CACHED = 8192;
+
+function uniformFor(device: Device, params: ArrayLike<number>): GPUBuffer {
+  const words = Array.from(params, (v) => v >>> 0);
+  const key = words.join(',');
+  let buf = device.uniforms.get(key);
+  if (!buf) {
+    if (device.uniforms.size >= MAX_CACHED) {
+      // Bounded cache: pending work may still read these, so submit before destroying.
+      device.flush();
+      for (const b of device.uniforms.values()) b.destroy();
+      device.uniforms.clear();
+      device.bindGroups.clear();
+    }
+    const size = Math.max(16, Math.ceil(words.length / 4) * 16);
+    buf = device.gpu.createBuffer({ size, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
+    new Uint32Array(buf.getMappedRange()).set(words);
+    buf.unmap();
+    (buf as GPUBuffer & { cacheId?: string }).cacheId = key;
+    device.uniforms.set(key, buf);
+  }
+  return buf;
+}
+
+/** Records one dispatch of `kernel`. Throws a KernelError, naming the kernel, on a bad launch. */
+export function launch(device: Device, kernel: Kernel, args: Launch): void {
+  const { spec } = kernel;
+  if (args.buffers.length !== spec.bindings.length) {
+    throw new KernelError(`${spec.name}: expects ${spec.bindings.length} buffers, got ${args.buffers.length}`);
+  }
+  if (spec.params !== (args.params !== undefined)) {
+    throw new KernelError(`${spec.name}: ${spec.params ? 'needs' : 'takes no'} parameters`);
+  }
+  const maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
+  const [gx, gy = 1, gz = 1] = args.groups;
+  if (gx > maxGroups || gy > maxGroups || gz > maxGroups) {
+    throw new KernelError(`${spec.name}: dispatch ${gx}x${gy}x${gz} exceeds ${maxGroups} workgroups per dimension`);
+  }
+  if (gx === 0 || gy === 0 || gz === 0) return;
+  const maxBinding = device.limits.maxStorageBufferBindingSize;
+  const { pipeline, layout } = pipelineFor(device, kernel);
+  let key = kernel.key;
+  const entries: GPUBindGroupEntry[] = [];
+  args.buffers.forEach((r, binding) => {
+    if (r.size > maxBinding) {
+      throw new KernelError(
+        `${spec.name}: binding ${binding} is ${r.size} bytes, above this adapter's ${maxBinding}-byte storage binding limit ` +
+          `(split the work, e.g. run the image in tiles)`,
+      );
+    }
+    const size = Math.max(4, r.size);
+    entries.push({ binding, resource: { buffer: r.buf.buffer, offset: r.offset, size } });
+    r.buf.lastUse = device.epoch;
+    key += `|${r.buf.id}@${r.offset}+${size}`;
+  });
+  if (args.params) {
+    const u = uniformFor(device, args.params);
+    entries.push({ binding: spec.bindings.length, resource: { buffer: u } });
+    key += `|u${(u as GPUBuffer & { cacheId?: string }).cacheId}`;
+  }
+  let bindGroup = device.bindGroups.get(key);
+  if (!bindGroup) {
+    if (device.bindGroups.size >= MAX_CACHED) device.bindGroups.clear();
+    bindGroup = device.gpu.createBindGroup({ layout, entries, label: spec.name });
+    device.bindGroups.set(key, bindGroup);
+  }
+  const pass = device.pass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, bindGroup);
+  pass.dispatchWorkgroups(gx, gy, gz);
+  device.dispatchCount++;
+}
