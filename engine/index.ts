@@ -14,6 +14,11 @@ import { EngineError } from './errors.ts';
 import { Tensor } from './tensor.ts';
 import * as elementwise from './ops/elementwise.ts';
 import * as reduce from './ops/reduce.ts';
+import * as conv from './ops/conv.ts';
+import * as matmul from './ops/matmul.ts';
+import * as spatial from './ops/spatial.ts';
+import * as shape from './ops/shape.ts';
+import * as loss from './ops/loss.ts';
 
 export { Device, getDevice, type AdapterChoice, type AdapterDescription, type DeviceOptions } from './device.ts';
 export { Tensor, sizeOf } from './tensor.ts';
@@ -24,7 +29,7 @@ export type { MemoryStats } from './pool.ts';
 export * from './errors.ts';
 
 /** All differentiable ops, PyTorch-style functional API (`ops.conv2d`, `ops.add`, …). */
-export const ops = { ...elementwise, ...reduce };
+export const ops = { ...elementwise, ...reduce, ...conv, ...matmul, ...spatial, ...shape, ...loss };
 
 let current: Device | null = null;
 

@@ -1,0 +1,2 @@
+// Filled in by the conv op family (see engine/index.ts).
+export {};

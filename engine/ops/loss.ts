@@ -1,0 +1,2 @@
+// Filled in by the loss op family (see engine/index.ts).
+export {};

@@ -1,0 +1,86 @@
+import { test } from 'uvu';
+import { ops, type Tensor } from '../engine/index.ts';
+import { gradcheck, rng } from './helpers.ts';
+
+const r = rng(11);
+
+/** float64 reference of broadcasting a binary op (NumPy rules). */
+function broadcastRef(op: (a: number, b: number) => number, sa: number[], sb: number[]) {
+  const rank = Math.max(sa.length, sb.length);
+  const pa = [...Array(rank - sa.length).fill(1), ...sa];
+  const pb = [...Array(rank - sb.length).fill(1), ...sb];
+  const out = pa.map((d, i) => Math.max(d, pb[i]));
+  const n = out.reduce((x, y) => x * y, 1);
+  return ([a, b]: Float64Array[]) => {
+    const y = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let rest = i;
+      let ia = 0;
+      let ib = 0;
+      let sA = 1;
+      let sB = 1;
+      for (let d = rank - 1; d >= 0; d--) {
+        const c = rest % out[d];
+        rest = Math.floor(rest / out[d]);
+        ia += (pa[d] === 1 ? 0 : c) * sA;
+        ib += (pb[d] === 1 ? 0 : c) * sB;
+        sA *= pa[d];
+        sB *= pb[d];
+      }
+      y[i] = op(a[ia], b[ib]);
+    }
+    return y;
+  };
+}
+
+const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
+const binaryCases: [string, number[], number[]][] = [
+  ['same shape, odd sizes', [2, 3, 5, 7], [2, 3, 5, 7]],
+  ['per channel', [2, 5, 3, 3], [1, 5, 1, 1]],
+  ['learnable scalar', [3, 7, 1, 9], [1]],
+  ['both broadcast', [4, 1, 3], [1, 5, 1]],
+  ['lower rank', [2, 3, 4], [4]],
+  ['1-pixel image', [1, 1, 1, 1], [1, 1, 1, 1]],
+];
+const binaryOps: [string, (a: Tensor, b: Tensor) => Tensor, (a: number, b: number) => number][] = [
+  ['add', ops.add, (a, b) => a + b],
+  ['sub', ops.sub, (a, b) => a - b],
+  ['mul', ops.mul, (a, b) => a * b],
+  ['div', ops.div, (a, b) => a / b],
+];
+
+for (const [opName, fn, ref] of binaryOps) {
+  for (const [caseName, sa, sb] of binaryCases) {
+    test(`${opName}: ${caseName} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`, async () => {
+      // Divisors kept away from 0 so finite differences stay well conditioned.
+      const b = opName === 'div' ? r.uniform(size(sb), 0.5, 2) : r.uniform(size(sb));
+      await gradcheck(opName, [{ data: r.uniform(size(sa)), shape: sa }, { data: b, shape: sb }], ([x, y]) => fn(x, y), broadcastRef(ref, sa, sb));
+    });
+  }
+}
+
+const unaryOps: [string, (x: Tensor) => Tensor, (x: number) => number][] = [
+  ['relu', ops.relu, (x) => Math.max(x, 0)],
+  ['leakyRelu 0.1', (x) => ops.leakyRelu(x, 0.1), (x) => (x > 0 ? x : 0.1 * x)],
+  ['leakyRelu 0.05', (x) => ops.leakyRelu(x, 0.05), (x) => (x > 0 ? x : 0.05 * x)],
+  ['sigmoid', ops.sigmoid, (x) => 1 / (1 + Math.exp(-x))],
+  ['square', ops.square, (x) => x * x],
+  ['affine', (x) => ops.affine(x, -2.5, 0.75), (x) => -2.5 * x + 0.75],
+];
+
+for (const [name, fn, ref] of unaryOps) {
+  for (const shape of [[2, 3, 5, 7], [1, 1, 1, 1], [70001]]) {
+    test(`${name} ${JSON.stringify(shape)}`, async () => {
+      // Keep inputs off the kink at 0 (by > 1e-3) so the central difference is exact.
+      const x = r.uniform(size(shape)).map((v) => (Math.abs(v) < 1e-3 ? 0.5 : v));
+      await gradcheck(name, [{ data: x, shape }], ([t]) => fn(t), ([a]) => a.map(ref), { maxChecks: 300 });
+    });
+  }
+}
+
+test('a tensor used twice gets both gradient contributions (x·x + x)', async () => {
+  const shape = [3, 4];
+  await gradcheck('reuse', [{ data: r.uniform(12), shape }], ([x]) => ops.add(ops.mul(x, x), x), ([a]) => a.map((v) => v * v + v));
+});
+
+test.run();
