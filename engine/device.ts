@@ -207,9 +207,12 @@ export class Device {
     }
   }
 
-  /** Records an error found while creating a pipeline; it is thrown at the next sync point. */
+  /**
+   * Records an error found while creating a pipeline; it is thrown at the next
+   * sync point, ahead of the follow-on "invalid due to a previous error" noise.
+   */
   reportError(err: Error): void {
-    this.errors.push(err);
+    this.errors.unshift(err);
   }
 
   /** Throws the first GPU error recorded since the last check (compile, validation, device loss). */

@@ -114,8 +114,8 @@ export class Tensor {
   /** A view with another shape and the same data; -1 infers one dimension. */
   reshape(...shape: number[] | [readonly number[]]): Tensor {
     const dims = (Array.isArray(shape[0]) ? shape[0] : shape) as number[];
-    const target = inferShape(dims, this.size, this.shape);
-    const view = new Tensor(this.device, target, this.storage(), this.byteOffset);
+    const buf = this.storage();
+    const view = new Tensor(this.device, inferShape(dims, this.size, this.shape), buf, this.byteOffset);
     if (isGradEnabled() && this.requiresGrad) {
       const from = this.shape;
       view.requiresGrad = true;

@@ -1,0 +1,80 @@
+// Modules group parameters under PyTorch state_dict names ("encoder.down1.weight"),
+// so checkpoints interoperate with PyTorch through safetensors files.
+
+import { EngineError, ShapeError, formatShape } from '../errors.ts';
+import type { Device } from '../device.ts';
+import { Tensor } from '../tensor.ts';
+
+export abstract class Module {
+  private readonly ownParams = new Map<string, Tensor>();
+  private readonly children = new Map<string, Module>();
+
+  constructor(readonly device: Device) {}
+
+  /** Registers a trainable parameter (a kept leaf that requires grad). */
+  protected parameter(name: string, shape: readonly number[], values: Float32Array): Tensor {
+    const t = Tensor.fromData(this.device, values, shape).requireGrad().keep();
+    t.name = name;
+    this.ownParams.set(name, t);
+    return t;
+  }
+
+  protected module<M extends Module>(name: string, child: M): M {
+    this.children.set(name, child);
+    return child;
+  }
+
+  /** Parameters with their dotted names, in registration order (the checkpoint order). */
+  namedParameters(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [n, t] of this.ownParams) out.push([prefix + n, t]);
+    for (const [n, m] of this.children) out.push(...m.namedParameters(`${prefix}${n}.`));
+    for (const [name, t] of out) if (prefix === '') t.name = name;
+    return out;
+  }
+
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, t]) => t);
+  }
+
+  parameterCount(): number {
+    return this.parameters().reduce((n, t) => n + t.size, 0);
+  }
+
+  /** Values of every parameter by name (reads back from the GPU). */
+  async stateDict(): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+    const out = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [name, t] of this.namedParameters()) out.set(name, { shape: [...t.shape], data: await t.read() });
+    return out;
+  }
+
+  /** Overwrites every parameter; the key set and each shape must match exactly. */
+  loadStateDict(state: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>): void {
+    const named = this.namedParameters();
+    const missing = named.filter(([n]) => !state.has(n)).map(([n]) => n);
+    const known = new Set(named.map(([n]) => n));
+    const unexpected = [...state.keys()].filter((k) => !known.has(k));
+    if (missing.length || unexpected.length) {
+      const list = (xs: string[]) => xs.slice(0, 5).join(', ') + (xs.length > 5 ? `, … (${xs.length} in all)` : '');
+      throw new EngineError(
+        `loadStateDict: ${missing.length ? `missing ${list(missing)}` : ''}${missing.length && unexpected.length ? '; ' : ''}` +
+          `${unexpected.length ? `unexpected ${list(unexpected)}` : ''}`,
+      );
+    }
+    for (const [name, t] of named) {
+      const v = state.get(name)!;
+      if (v.shape.length !== t.shape.length || v.shape.some((d, i) => d !== t.shape[i])) {
+        throw new ShapeError(`loadStateDict: '${name}' has shape ${formatShape(v.shape)}, the model expects ${formatShape(t.shape)}`);
+      }
+    }
+    for (const [name, t] of named) t.write(state.get(name)!.data);
+  }
+
+  /** Frees every parameter (and its gradient). */
+  dispose(): void {
+    for (const t of this.parameters()) {
+      t.grad?.dispose();
+      t.dispose();
+    }
+  }
+}
