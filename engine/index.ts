@@ -26,6 +26,16 @@ export { tidy } from './scope.ts';
 export { noGrad, isGradEnabled, record, type GradFn } from './autograd.ts';
 export { Kernel, launch, groups1d, f32bits, wgsl, type KernelSpec, type Launch, type BufferRange } from './kernel.ts';
 export type { MemoryStats } from './pool.ts';
+export { Module } from './nn/module.ts';
+export { Conv2d, Conv3d, type Conv2dOptions } from './nn/conv.ts';
+export { ModuleList } from './nn/container.ts';
+export * as initializers from './nn/init.ts';
+export { Random } from './random.ts';
+export { Adam, type AdamOptions, type AdamState } from './optim/adam.ts';
+export {
+  readSafetensors, parseSafetensors, writeSafetensors, serializeSafetensors, SafetensorsError,
+  type SafetensorsFile, type SafetensorsTensor,
+} from './safetensors.ts';
 export * from './errors.ts';
 
 /** All differentiable ops, PyTorch-style functional API (`ops.conv2d`, `ops.add`, …). */

@@ -40,7 +40,7 @@ export class Tensor {
   constructor(
     readonly device: Device,
     readonly shape: readonly number[],
-    private readonly buf: PooledBuffer,
+    private buf: PooledBuffer,
     /** Byte offset of element 0 in `buf`. */
     readonly byteOffset = 0,
   ) {
@@ -84,6 +84,23 @@ export class Tensor {
   storage(): PooledBuffer {
     this.range();
     return this.buf;
+  }
+
+  /**
+   * Internal, for optimizers that pack parameters into one arena buffer:
+   * re-points this tensor at `byteOffset` of `buf` (same shape), taking a
+   * reference on `buf` and releasing the old buffer. Copying the values is
+   * the caller's job; views made before the call keep the old buffer.
+   */
+  _rebind(buf: PooledBuffer, byteOffset: number): void {
+    this.range();
+    if (byteOffset < 0 || byteOffset % 4 !== 0 || byteOffset + this.size * 4 > buf.byteSize) {
+      throw new EngineError(`_rebind: ${this.size * 4} bytes at offset ${byteOffset} do not fit a ${buf.byteSize}-byte buffer`);
+    }
+    buf.refs++;
+    if (--this.buf.refs === 0) this.device.pool.release(this.buf);
+    this.buf = buf;
+    (this as { byteOffset: number }).byteOffset = byteOffset;
   }
 
   describe(): string {

@@ -1,0 +1,54 @@
+// Launchers for kernels/loss.wgsl.
+
+import { Kernel, f32bits, groups1d, launch, wgsl } from '../engine/kernel.ts';
+import { Tensor } from '../engine/tensor.ts';
+import { sumAxes } from './reduce.ts';
+
+const source = wgsl(import.meta.url, 'loss.wgsl');
+const WG = 256;
+const sumKernel = new Kernel({
+  name: 'loss.squared_error_sum',
+  source,
+  entryPoint: 'squared_error_sum',
+  bindings: ['read', 'read', 'write'],
+  params: true,
+  workgroupSize: [WG],
+});
+const backwardKernel = new Kernel({
+  name: 'loss.mse_backward',
+  source,
+  entryPoint: 'mse_backward',
+  bindings: ['read', 'read', 'read', 'write'],
+  params: true,
+  workgroupSize: [WG],
+});
+
+/** At most this many workgroups in the first pass, so the second pass is one small workgroup sum. */
+const MAX_SPLITS = 1024;
+
+/** out[0] = scale · Σ (a − b)², for `a`, `b` of equal size. One or two dispatches. */
+export function squaredErrorSum(a: Tensor, b: Tensor, out: Tensor, scale: number): void {
+  const n = a.size;
+  // Each thread sums at least ~16 values before the tree.
+  const splits = Math.max(1, Math.min(MAX_SPLITS, Math.ceil(n / (WG * 16))));
+  const chunk = Math.ceil(n / splits);
+  const partials = splits === 1 ? out : Tensor.empty(a.device, [splits]);
+  launch(a.device, sumKernel, {
+    buffers: [a.range(), b.range(), partials.range()],
+    params: [n, chunk, f32bits(splits === 1 ? scale : 1), 0],
+    groups: [splits],
+  });
+  if (partials !== out) {
+    sumAxes(partials, [0], out, scale);
+    partials.dispose();
+  }
+}
+
+/** d = scale · (a − b) · g[0], elementwise. */
+export function squaredErrorBackward(a: Tensor, b: Tensor, g: Tensor, d: Tensor, scale: number): void {
+  launch(a.device, backwardKernel, {
+    buffers: [a.range(), b.range(), g.range(), d.range()],
+    params: [d.size, f32bits(scale)],
+    groups: groups1d(d.size, WG),
+  });
+}
