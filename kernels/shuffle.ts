@@ -1,0 +1,39 @@
+// Launchers for kernels/shuffle.wgsl: pixel shuffle and unshuffle, one
+// invocation per element.
+
+import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
+import type { Tensor } from '../engine/tensor.ts';
+
+const source = wgsl(import.meta.url, 'shuffle.wgsl');
+const WG = 256;
+
+const [shuffleKernel, unshuffleKernel] = [0, 1].map(
+  (UNSHUFFLE) =>
+    new Kernel({
+      name: 'shuffle.pixel_shuffle',
+      source,
+      entryPoint: 'pixel_shuffle',
+      bindings: ['read', 'write'],
+      params: true,
+      workgroupSize: [WG],
+      constants: { UNSHUFFLE },
+    }),
+);
+
+function run(kernel: Kernel, src: Tensor, dst: Tensor, small: readonly number[], r: number): void {
+  launch(src.device, kernel, {
+    buffers: [src.range(), dst.range()],
+    params: [src.size, small[2], small[3], r],
+    groups: groups1d(src.size, WG),
+  });
+}
+
+/** `small` [N, C·r², H, W] → `big` [N, C, H·r, W·r]. */
+export function pixelShuffle(small: Tensor, big: Tensor, r: number): void {
+  run(shuffleKernel, small, big, small.shape, r);
+}
+
+/** `big` [N, C, H·r, W·r] → `small` [N, C·r², H, W]. */
+export function pixelUnshuffle(big: Tensor, small: Tensor, r: number): void {
+  run(unshuffleKernel, big, small, small.shape, r);
+}
