@@ -3,6 +3,7 @@
 
 import { EngineError } from '../engine/errors.ts';
 import { UsageError } from './args.ts';
+import { ImageError } from './image.ts';
 
 interface Command {
   summary: string;
@@ -48,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     // Our own errors carry a complete message; anything else is a bug worth its stack.
-    if (e instanceof EngineError || e instanceof RangeError || (e as NodeJS.ErrnoException).code) {
+    if (e instanceof EngineError || e instanceof ImageError || e instanceof RangeError || (e as NodeJS.ErrnoException).code) {
       console.error(`lmfn ${name}: ${(e as Error).message}`);
       return 1;
     }
