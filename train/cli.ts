@@ -4,6 +4,7 @@
 import { EngineError } from '../engine/errors.ts';
 import { UsageError } from './args.ts';
 import { ImageError } from './image.ts';
+import { DatasetError } from './data/dataset.ts';
 
 interface Command {
   summary: string;
@@ -16,6 +17,7 @@ const commands: Record<string, () => Promise<Command>> = {
   init: () => import('./commands/init.ts'),
   deblur: () => import('./commands/deblur.ts'),
   grads: () => import('./commands/grads.ts'),
+  eval: () => import('./commands/eval.ts'),
 };
 
 async function usage(): Promise<string> {
@@ -49,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     // Our own errors carry a complete message; anything else is a bug worth its stack.
-    if (e instanceof EngineError || e instanceof ImageError || e instanceof RangeError || (e as NodeJS.ErrnoException).code) {
+    if (e instanceof EngineError || e instanceof ImageError || e instanceof DatasetError || e instanceof RangeError || (e as NodeJS.ErrnoException).code) {
       console.error(`lmfn ${name}: ${(e as Error).message}`);
       return 1;
     }
