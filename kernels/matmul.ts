@@ -1,0 +1,130 @@
+// Launcher for kernels/matmul.wgsl: register-blocked batched matmul with
+// transpose flags, a vec4 kernel for shapes in multiples of 4, and split-K for
+// long inner dimensions. All choices come from `planMatmul`, a pure function
+// of the shapes.
+
+import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
+import { Tensor } from '../engine/tensor.ts';
+
+const source = wgsl(import.meta.url, 'matmul.wgsl');
+
+/**
+ * Each of the WG_X × WG_Y invocations of a workgroup owns a block of TM rows
+ * × TN4 vec4 columns of C: a 64×64 tile per workgroup. (Measured on llvmpipe:
+ * 8×8 blocks beat 4×8, 8×4, 12×8, 16×8 and 8×16; 4×4 workgroups, which pad
+ * 200-wide outputs less, were no faster, because invocations wholly past the
+ * edge return at once.)
+ */
+const WG_X = 8;
+const WG_Y = 8;
+const TM = 8;
+const TN4 = 2;
+export const TILE_M = WG_Y * TM;
+export const TILE_N = WG_X * TN4 * 4;
+
+/** Split-K aims for about this many workgroups in flight… */
+const TARGET_WORKGROUPS = 256;
+/** …but never gives a split fewer than this many k values (the partials would cost more than they save). */
+const MIN_CHUNK = 256;
+const MAX_GROUPS_PER_DIM = 65535;
+const SUM_WG = 256;
+
+/** Indexed [vec4][transA][transB]. */
+const matmulKernels = ['matmul', 'matmul_vec4'].map((entryPoint) =>
+  [false, true].map((transA) =>
+    [false, true].map(
+      (transB) =>
+        new Kernel({
+          name: `matmul.${entryPoint}`,
+          source,
+          entryPoint,
+          bindings: ['read', 'read', 'write'],
+          params: true,
+          workgroupSize: [WG_X, WG_Y],
+          constants: { TRANS_A: Number(transA), TRANS_B: Number(transB), TM, TN4 },
+        }),
+    ),
+  ),
+);
+
+const sumSplitsKernel = new Kernel({
+  name: 'matmul.sum_splits',
+  source,
+  entryPoint: 'sum_splits',
+  bindings: ['read', 'write'],
+  params: true,
+  workgroupSize: [SUM_WG],
+});
+
+export interface MatmulDims {
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  transA?: boolean;
+  transB?: boolean;
+}
+
+export interface MatmulPlan {
+  /** Workgroups along N, along M, and along (split, batch). */
+  groups: [number, number, number];
+  /** Number of k ranges summed by a second pass (1: single pass). */
+  splits: number;
+  /** k values per split (a multiple of 4). */
+  chunk: number;
+  /**
+   * Whether the vec4 kernel applies: K and the dimension each operand is
+   * contiguous along are multiples of 4 (about twice as fast on llvmpipe).
+   */
+  vec4: boolean;
+}
+
+/**
+ * How to launch a matmul of these dimensions. Splits K when the output alone
+ * gives too few workgroups to fill the device (X·Xᵀ: 200×200 outputs, K = 57,600),
+ * with each split long enough to be worth its partial sums.
+ */
+export function planMatmul({ batch, m, n, k, transA = false, transB = false }: MatmulDims): MatmulPlan {
+  const gx = Math.ceil(n / TILE_N);
+  const gy = Math.ceil(m / TILE_M);
+  const tiles = batch * gx * gy;
+  let splits = 1;
+  if (tiles > 0 && tiles < TARGET_WORKGROUPS && k >= 2 * MIN_CHUNK) {
+    splits = Math.min(Math.floor(k / MIN_CHUNK), Math.ceil(TARGET_WORKGROUPS / tiles), Math.floor(MAX_GROUPS_PER_DIM / batch));
+    splits = Math.max(1, splits);
+  }
+  // Whole steps of 4 k for the vec4 kernel; then recount so that no split is empty.
+  const chunk = Math.max(4, 4 * Math.ceil(k / splits / 4));
+  splits = Math.max(1, Math.ceil(k / chunk));
+  const vec4 = k % 4 === 0 && (!transA || m % 4 === 0) && (transB || n % 4 === 0);
+  return { groups: [gx, gy, batch * splits], splits, chunk, vec4 };
+}
+
+export interface MatmulArgs extends MatmulDims {
+  transA: boolean;
+  transB: boolean;
+  /** Elements between consecutive batch entries; 0 for an operand shared by all. */
+  batchStrideA: number;
+  batchStrideB: number;
+}
+
+/** out ([batch, m, n] contiguous) = op(a) · op(b). Records one or two dispatches. */
+export function matmul(a: Tensor, b: Tensor, out: Tensor, args: MatmulArgs): void {
+  const { batch, m, n, k } = args;
+  const plan = planMatmul(args);
+  const kernel = matmulKernels[Number(plan.vec4)][Number(args.transA)][Number(args.transB)];
+  const params = (splits: number) => [m, n, k, batch, splits, plan.chunk, args.batchStrideA, args.batchStrideB];
+  if (plan.splits === 1) {
+    launch(out.device, kernel, { buffers: [a.range(), b.range(), out.range()], params: params(1), groups: plan.groups });
+    return;
+  }
+  const total = batch * m * n;
+  const partials = Tensor.empty(out.device, [plan.splits, total]);
+  launch(out.device, kernel, { buffers: [a.range(), b.range(), partials.range()], params: params(plan.splits), groups: plan.groups });
+  launch(out.device, sumSplitsKernel, {
+    buffers: [partials.range(), out.range()],
+    params: [total, plan.splits],
+    groups: groups1d(total, SUM_WG),
+  });
+  partials.dispose();
+}

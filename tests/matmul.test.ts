@@ -1,0 +1,215 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ShapeError, Tensor, ops } from '../engine/index.ts';
+import { planMatmul } from '../kernels/matmul.ts';
+import { assertClose, assertThrows, gradcheck, rng, testDevice } from './helpers.ts';
+import { attentionRef, matmulRef, softmaxRef } from './ref/matmul.ts';
+
+const r = rng(29);
+
+/** Stored shape of an operand: [rows, cols] of op(X), swapped when transposed, with an optional batch. */
+function stored(batch: number | null, rows: number, cols: number, trans: boolean): number[] {
+  const s = trans ? [cols, rows] : [rows, cols];
+  return batch === null ? s : [batch, ...s];
+}
+const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
+
+interface Case {
+  name: string;
+  m: number;
+  k: number;
+  n: number;
+  batchA: number | null;
+  batchB: number | null;
+}
+
+const cases: Case[] = [
+  { name: '1×1×1', m: 1, k: 1, n: 1, batchA: null, batchB: null },
+  { name: '7×13×5', m: 7, k: 13, n: 5, batchA: null, batchB: null },
+  // M, N past one 64×64 tile and not multiples of the 8×8 register block.
+  { name: '33×65×17', m: 33, k: 17, n: 65, batchA: null, batchB: null },
+  { name: '67×3×9', m: 67, k: 3, n: 9, batchA: null, batchB: null },
+  { name: 'batched 3×(7×13×5)', m: 7, k: 13, n: 5, batchA: 3, batchB: 3 },
+  { name: 'batched 2×(9×4×70)', m: 9, k: 4, n: 70, batchA: 2, batchB: 2 },
+  { name: '3-D a, shared 2-D b', m: 6, k: 11, n: 10, batchA: 3, batchB: null },
+  { name: 'shared 2-D a, 3-D b', m: 6, k: 11, n: 10, batchA: null, batchB: 2 },
+  // Multiples of 4 (the vec4 kernel) but not of the 8×8 block or the 64×64 tile.
+  { name: '12×20×36', m: 12, k: 20, n: 36, batchA: null, batchB: null },
+  { name: '68×8×4', m: 68, k: 8, n: 4, batchA: null, batchB: null },
+  { name: 'batched 2×(12×8×68)', m: 12, k: 8, n: 68, batchA: 2, batchB: 2 },
+  { name: '3-D a, shared 2-D b, ×4', m: 4, k: 12, n: 8, batchA: 3, batchB: null },
+  { name: 'shared 2-D a, 3-D b, ×4', m: 4, k: 12, n: 8, batchA: null, batchB: 2 },
+];
+
+for (const c of cases) {
+  for (const transA of [false, true]) {
+    for (const transB of [false, true]) {
+      const kernel = planMatmul({ batch: 1, m: c.m, n: c.n, k: c.k, transA, transB }).vec4 ? 'vec4' : 'scalar';
+      test(`matmul ${c.name} transA=${transA} transB=${transB} (${kernel} kernel)`, async () => {
+        const sa = stored(c.batchA, c.m, c.k, transA);
+        const sb = stored(c.batchB, c.k, c.n, transB);
+        const batch = c.batchA ?? c.batchB ?? 1;
+        await gradcheck(
+          'matmul',
+          [{ data: r.uniform(size(sa)), shape: sa }, { data: r.uniform(size(sb)), shape: sb }],
+          ([a, b]) => ops.matmul(a, b, { transA, transB }),
+          ([a, b]) =>
+            matmulRef(a, b, { batch, m: c.m, n: c.n, k: c.k, transA, transB, batchedA: c.batchA !== null, batchedB: c.batchB !== null }),
+          { maxChecks: 150 },
+        );
+      });
+    }
+  }
+}
+
+test('matmul output shapes', async () => {
+  const device = await testDevice();
+  const t = (...shape: number[]) => Tensor.empty(device, shape);
+  assert.equal(ops.matmul(t(3, 4), t(4, 5)).shape, [3, 5]);
+  assert.equal(ops.matmul(t(4, 3), t(5, 4), { transA: true, transB: true }).shape, [3, 5]);
+  assert.equal(ops.matmul(t(2, 3, 4), t(4, 5)).shape, [2, 3, 5]);
+  assert.equal(ops.matmul(t(3, 4), t(2, 4, 5)).shape, [2, 3, 5]);
+});
+
+test('matmul b without grad gets no gradient work', async () => {
+  const sa = [5, 8];
+  const sb = [8, 3];
+  await gradcheck(
+    'matmul',
+    [{ data: r.uniform(40), shape: sa }, { data: r.uniform(24), shape: sb, grad: false }],
+    ([a, b]) => ops.matmul(a, b),
+    ([a, b]) => matmulRef(a, b, { batch: 1, m: 5, n: 3, k: 8 }),
+  );
+});
+
+test('split-K plan: long K over few outputs splits, short K and big outputs do not', () => {
+  const xxt = planMatmul({ batch: 1, m: 200, n: 200, k: 57600 });
+  assert.ok(xxt.splits > 1, `X·Xᵀ splits ${xxt.splits}`);
+  assert.ok(xxt.splits * xxt.chunk >= 57600 && (xxt.splits - 1) * xxt.chunk < 57600, 'splits cover K with none empty');
+  assert.ok(planMatmul({ batch: 1, m: 12, n: 12, k: 20000 }).splits > 1);
+  assert.is(planMatmul({ batch: 1, m: 33, n: 65, k: 17 }).splits, 1);
+  assert.is(planMatmul({ batch: 1, m: 1024, n: 1024, k: 1024 }).splits, 1);
+  assert.ok(xxt.vec4);
+  assert.is(planMatmul({ batch: 1, m: 8, n: 8, k: 6 }).vec4, false);
+  assert.is(planMatmul({ batch: 1, m: 6, n: 8, k: 8, transA: true }).vec4, false);
+  assert.is(planMatmul({ batch: 1, m: 6, n: 8, k: 8 }).vec4, true);
+  assert.is(planMatmul({ batch: 1, m: 8, n: 6, k: 8, transB: true }).vec4, true);
+  // A·X in ALFM: 200×57,600 outputs, K = 200.
+  assert.is(planMatmul({ batch: 2, m: 200, n: 57600, k: 200 }).splits, 1);
+  for (const dims of [
+    { batch: 3, m: 1, n: 1, k: 1 },
+    { batch: 1, m: 5, n: 5, k: 0 },
+    { batch: 40000, m: 2, n: 2, k: 100000 },
+  ]) {
+    const p = planMatmul(dims);
+    assert.ok(p.splits >= 1 && p.chunk % 4 === 0 && p.groups.every((g) => g <= 65535), JSON.stringify({ dims, p }));
+  }
+});
+
+test('matmul long K takes the split-K path (12×20000 · 20000×12)', async () => {
+  const k = 20000;
+  const plan = planMatmul({ batch: 1, m: 12, n: 12, k });
+  assert.ok(plan.splits > 1 && plan.vec4);
+  await gradcheck(
+    'matmul split-K',
+    [{ data: r.uniform(12 * k), shape: [12, k] }, { data: r.uniform(k * 12), shape: [k, 12] }],
+    ([a, b]) => ops.matmul(a, b),
+    ([a, b]) => matmulRef(a, b, { batch: 1, m: 12, n: 12, k }),
+    { maxChecks: 20 },
+  );
+});
+
+test('X·Xᵀ with X as both operands: gradient sums both paths (batched, split-K, scalar kernel)', async () => {
+  const [batch, c, k] = [2, 5, 1537];
+  const plan = planMatmul({ batch, m: c, n: c, k, transB: true });
+  assert.ok(plan.splits > 1 && !plan.vec4);
+  await gradcheck(
+    'X·Xᵀ',
+    [{ data: r.uniform(batch * c * k), shape: [batch, c, k] }],
+    ([x]) => ops.matmul(x, x, { transB: true }),
+    ([x]) => matmulRef(x, x, { batch, m: c, n: c, k, transB: true, batchedA: true, batchedB: true }),
+    { maxChecks: 60 },
+  );
+});
+
+test('X·Xᵀ with X as both operands, vec4 kernel, split-K', async () => {
+  const [batch, c, k] = [2, 8, 1540];
+  const plan = planMatmul({ batch, m: c, n: c, k, transB: true });
+  assert.ok(plan.splits > 1 && plan.vec4);
+  await gradcheck(
+    'X·Xᵀ',
+    [{ data: r.uniform(batch * c * k), shape: [batch, c, k] }],
+    ([x]) => ops.matmul(x, x, { transB: true }),
+    ([x]) => matmulRef(x, x, { batch, m: c, n: c, k, transB: true, batchedA: true, batchedB: true }),
+    { maxChecks: 60 },
+  );
+});
+
+test('Xᵀ·X with X as both operands (2-D)', async () => {
+  await gradcheck(
+    'Xᵀ·X',
+    [{ data: r.uniform(9 * 4), shape: [9, 4] }],
+    ([x]) => ops.matmul(x, x, { transA: true }),
+    ([x]) => matmulRef(x, x, { batch: 1, m: 4, n: 4, k: 9, transA: true }),
+  );
+});
+
+for (const [batch, c, k] of [[2, 6, 23], [2, 8, 24]]) {
+  test(`ALFM chain softmax(−X·Xᵀ)·X, X [${batch},${c},${k}]`, async () => {
+    await gradcheck(
+      'ALFM',
+      [{ data: r.uniform(batch * c * k, -0.4, 0.4), shape: [batch, c, k] }],
+      ([x]) => ops.matmul(ops.softmax(ops.matmul(x, x, { transB: true }), { scale: -1 }), x),
+      ([x]) => attentionRef(x, batch, c, k),
+    );
+  });
+}
+
+for (const scale of [1, -1]) {
+  for (const shape of [[3, 1], [1, 1], [4, 7], [2, 3, 200], [70, 5]]) {
+    test(`softmax scale=${scale} ${JSON.stringify(shape)}`, async () => {
+      const cols = shape[shape.length - 1];
+      await gradcheck(
+        'softmax',
+        [{ data: r.uniform(size(shape), -2, 2), shape }],
+        ([x]) => ops.softmax(x, { scale, dim: shape.length - 1 }),
+        ([x]) => softmaxRef(x, cols, scale),
+        { maxChecks: 200 },
+      );
+    });
+  }
+}
+
+test('softmax of large-magnitude rows is stable (no overflow, no NaN)', async () => {
+  for (const scale of [1, -1]) {
+    const shape = [5, 200];
+    await gradcheck(
+      'softmax large',
+      [{ data: r.uniform(size(shape), -3e4, 3e4), shape }],
+      ([x]) => ops.softmax(x, { scale }),
+      ([x]) => softmaxRef(x, 200, scale),
+      { maxChecks: 100 },
+    );
+    // Nearly equal large values: the answer depends only on the differences.
+    const device = await testDevice();
+    const x = Tensor.fromData(device, [1e4, 1e4 + 1, 1e4 + 2, -1e4], [1, 4]);
+    const y = ops.softmax(x, { scale });
+    assertClose(await y.read(), softmaxRef(Float64Array.from([1e4, 1e4 + 1, 1e4 + 2, -1e4]), 4, scale), 'softmax near-equal large');
+    x.dispose();
+    y.dispose();
+  }
+});
+
+test('shape errors', async () => {
+  const device = await testDevice();
+  const t = (...shape: number[]) => Tensor.empty(device, shape);
+  await assertThrows(() => ops.matmul(t(3, 4), t(5, 6)), ShapeError, 'matmul', '[3,4]', '[5,6]', 'inner');
+  await assertThrows(() => ops.matmul(t(3, 4), t(4, 5), { transB: true }), ShapeError, 'matmul', 'K = 4', '(transposed) has K = 5');
+  await assertThrows(() => ops.matmul(t(2, 3, 4), t(3, 4, 5)), ShapeError, 'matmul', '[2,3,4]', '[3,4,5]', 'batch');
+  await assertThrows(() => ops.matmul(t(4), t(4, 2)), ShapeError, 'matmul', '[4]', '[4,2]', '2-D or 3-D');
+  await assertThrows(() => ops.matmul(t(1, 2, 3, 4), t(4, 2)), ShapeError, 'matmul', '[1,2,3,4]', '2-D or 3-D');
+  await assertThrows(() => ops.softmax(t(2, 3), { dim: 0 }), ShapeError, 'softmax', 'dim 0', '[2,3]');
+  await assertThrows(() => ops.softmax(t(2, 3, 4), { dim: 1 }), ShapeError, 'softmax', 'dim 1');
+});
+
+test.run();
