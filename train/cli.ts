@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<Command>> = {
   deblur: () => import('./commands/deblur.ts'),
   grads: () => import('./commands/grads.ts'),
   eval: () => import('./commands/eval.ts'),
+  train: () => import('./commands/train.ts'),
 };
 
 async function usage(): Promise<string> {

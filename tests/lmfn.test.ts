@@ -1,0 +1,86 @@
+// The GPU LMFN against the independent float64 reference in tests/ref/lmfn64.ts:
+// parameter names and counts, initialisation, forward output and every
+// parameter gradient.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ShapeError, Tensor, noGrad, ops } from '../engine/index.ts';
+import { LMFN, modelSize } from '../model/lmfn.ts';
+import { lmfnLossAndGrads, lmfnParameterSpecs, lmfnRandomWeights } from './ref/lmfn64.ts';
+import { assertClose, assertThrows, maxAbs, rng, testDevice } from './helpers.ts';
+
+test('176 tensors, 1,223,766 parameters, with the spec names and shapes', async () => {
+  const device = await testDevice();
+  const model = new LMFN(device);
+  const named = model.namedParameters();
+  assert.is(named.length, 176);
+  assert.is(model.parameterCount(), 1_223_766);
+  const spec = new Map(lmfnParameterSpecs().map((s) => [s.name, s.shape]));
+  for (const [name, t] of named) assert.equal([...t.shape], spec.get(name), name);
+  assert.is(spec.size, 176);
+  model.dispose();
+});
+
+test('initialisation follows §9', async () => {
+  const device = await testDevice();
+  const model = new LMFN(device, { seed: 3 });
+  const state = await model.stateDict();
+  assert.equal([...state.get('decoder.alfm.theta')!.data], [0]);
+  assert.equal([...state.get('decoder.acfm.alpha')!.data], [0]);
+  const res = state.get('encoder.res2.3.conv1.weight')!.data;
+  const std = Math.sqrt(res.reduce((s, v) => s + v * v, 0) / res.length);
+  const expected = 0.1 * Math.sqrt(2 / (64 * 9));
+  assert.ok(Math.abs(std / expected - 1) < 0.05, `ResBlock weight std ${std}, expected ${expected}`);
+  assert.ok(state.get('encoder.res4.conv2.bias')!.data.every((v) => v === 0), 'ResBlock bias is 0');
+  const head = state.get('decoder.head.weight')!.data;
+  const bound = 1 / Math.sqrt(64 * 9);
+  assert.ok(maxAbs(head) <= bound && maxAbs(head) > 0.9 * bound, 'default init is U(±1/√fan_in)');
+  const other = new LMFN(device, { seed: 4 });
+  assert.not.equal([...(await other.stateDict()).get('decoder.tail.weight')!.data.slice(0, 4)], [...state.get('decoder.tail.weight')!.data.slice(0, 4)]);
+  model.dispose();
+  other.dispose();
+});
+
+test('inputs that break the size rule get a clear error', async () => {
+  const device = await testDevice();
+  const model = new LMFN(device);
+  const x = Tensor.empty(device, [1, 3, 48, 80]);
+  await assertThrows(() => model.forward(x), ShapeError, '48×80', 'multiples of 16', 'at least 64');
+  assert.equal(modelSize(37, 53), [64, 64]);
+  assert.equal(modelSize(720, 1280), [720, 1280]);
+  assert.equal(modelSize(100, 130), [112, 144]);
+  x.dispose();
+  model.dispose();
+});
+
+test('forward output and all 176 gradients match the float64 reference (1×3×64×64, θ = 0.3, α = 0.7)', async () => {
+  const device = await testDevice();
+  const shape: [number, number, number, number] = [1, 3, 64, 64];
+  const weights = lmfnRandomWeights(21, { theta: 0.3, alpha: 0.7 });
+  const r = rng(5);
+  const input = Float64Array.from(r.uniform(3 * 64 * 64, 0, 1), Math.fround);
+  const target = Float64Array.from(r.uniform(3 * 64 * 64, 0, 1), Math.fround);
+  const ref = lmfnLossAndGrads(weights, input, shape, target);
+
+  const model = new LMFN(device);
+  const names = new Map(model.namedParameters().map(([n, t]) => [n, t.shape] as const));
+  model.loadStateDict(new Map([...weights].map(([n, v]) => [n, { shape: names.get(n)!, data: Float32Array.from(v) }])));
+  const x = Tensor.fromData(device, Float32Array.from(input), shape);
+  const y = Tensor.fromData(device, Float32Array.from(target), shape);
+  const out = model.forward(x);
+  const loss = ops.mseLoss(out, y);
+  loss.backward();
+  assertClose(await out.read(), ref.output, 'LMFN output', { rtol: 1e-4, atol: 1e-4 * maxAbs(ref.output) });
+  assertClose([await loss.item()], [ref.loss], 'loss', { rtol: 1e-4 });
+  // Gradients sum float32 products over up to 64·64·4 positions and pass through a
+  // near-one-hot softmax: compare each tensor relative to its own largest entry.
+  for (const [name, t] of model.namedParameters()) {
+    const expected = ref.grads.get(name)!;
+    const got = await t.grad!.read();
+    assertClose(got, expected, `grad ${name}`, { rtol: 2e-3, atol: 2e-3 * maxAbs(expected) + 1e-9 });
+  }
+  noGrad(() => [x, y, out, loss].forEach((t) => t.dispose()));
+  model.dispose();
+});
+
+test.run();
