@@ -80,11 +80,14 @@ export async function trainDemo(device: Device, options: { steps: number; batch:
   return losses;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+async function main(): Promise<void> {
   const steps = Number(process.argv[process.argv.indexOf('--steps') + 1]) || 300;
   const device = await Device.create();
   console.log(device.summary());
   console.log(`training a 3-layer conv net to undo a 3×3 box blur on random 32×32 images (${steps} steps, batch 4)`);
   const losses = await trainDemo(device, { steps, batch: 4, size: 32 });
   console.log(`loss fell ${(losses[0] / losses[losses.length - 1]).toFixed(1)}× (${losses[0].toExponential(2)} → ${losses[losses.length - 1].toExponential(2)})`);
+  device.destroy();
 }
+
+if (import.meta.url === `file://${process.argv[1]}`) void main();
