@@ -1,2 +1,130 @@
-// Filled in by the conv op family (see engine/index.ts).
-export {};
+// Convolutions: conv2d (PyTorch Conv2d semantics) and the separable pseudo-3D
+// conv3d that LMFN's ACFM uses, built on conv2d by folding axes into others.
+
+import { record } from '../autograd.ts';
+import { ShapeError, formatShape } from '../errors.ts';
+import { Tensor, deviceOf, sameShape } from '../tensor.ts';
+import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, type ConvGeometry } from '../../kernels/conv2d.ts';
+import { sumAxes } from '../../kernels/reduce.ts';
+
+export interface Conv2dOptions {
+  stride?: number | [number, number];
+  padding?: number | [number, number];
+}
+
+function pair(op: string, name: string, v: number | [number, number], min: number): [number, number] {
+  const p: [number, number] = typeof v === 'number' ? [v, v] : v;
+  if (p.length !== 2 || !p.every((d) => Number.isInteger(d) && d >= min)) {
+    throw new ShapeError(`${op}: ${name} ${JSON.stringify(v)} must be an integer ≥ ${min} or a pair of them`);
+  }
+  return p;
+}
+
+/**
+ * 2-D cross-correlation with zero padding: x [N,C,H,W], weight [O,C,kH,kW],
+ * bias [O] or null → [N,O,Ho,Wo] with Ho = floor((H + 2·padH − kH)/strideH) + 1.
+ */
+export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, options: Conv2dOptions = {}): Tensor {
+  const op = 'conv2d';
+  const device = deviceOf(op, ...(bias ? [x, weight, bias] : [x, weight]));
+  const [strideH, strideW] = pair(op, 'stride', options.stride ?? 1, 1);
+  const [padH, padW] = pair(op, 'padding', options.padding ?? 0, 0);
+  if (x.rank !== 4) throw new ShapeError(`${op}: input ${formatShape(x.shape)} must be [N,C,H,W]`);
+  if (weight.rank !== 4) throw new ShapeError(`${op}: weight ${formatShape(weight.shape)} must be [O,C,kH,kW]`);
+  const [batch, inChannels, inH, inW] = x.shape;
+  const [outChannels, weightChannels, kernelH, kernelW] = weight.shape;
+  if (weightChannels !== inChannels) {
+    throw new ShapeError(
+      `${op}: input ${formatShape(x.shape)} has ${inChannels} channels but weight ${formatShape(weight.shape)} expects ${weightChannels}`,
+    );
+  }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== outChannels)) {
+    throw new ShapeError(`${op}: bias ${formatShape(bias.shape)} does not match weight ${formatShape(weight.shape)} (expected [${outChannels}])`);
+  }
+  if (kernelH > inH + 2 * padH || kernelW > inW + 2 * padW) {
+    throw new ShapeError(
+      `${op}: kernel ${kernelH}×${kernelW} of weight ${formatShape(weight.shape)} is larger than input ${formatShape(x.shape)} padded by [${padH},${padW}]`,
+    );
+  }
+  const outH = Math.floor((inH + 2 * padH - kernelH) / strideH) + 1;
+  const outW = Math.floor((inW + 2 * padW - kernelW) / strideW) + 1;
+  const geometry: ConvGeometry = { batch, inChannels, inH, inW, outChannels, outH, outW, kernelH, kernelW, strideH, strideW, padH, padW };
+  const out = Tensor.empty(device, [batch, outChannels, outH, outW]);
+  if (out.size > 0) conv2dForward(x, weight, bias, out, geometry);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record(out, op, inputs, (g) => {
+    let dx: Tensor | null = null;
+    if (x.requiresGrad) {
+      dx = Tensor.empty(device, x.shape);
+      conv2dInputGrad(g, weight, dx, geometry);
+    }
+    let dw: Tensor | null = null;
+    if (weight.requiresGrad) {
+      dw = Tensor.empty(device, weight.shape);
+      conv2dWeightGrad(g, x, dw, geometry);
+    }
+    let db: Tensor | null = null;
+    if (bias?.requiresGrad) {
+      db = Tensor.empty(device, bias.shape);
+      const g4 = sameShape(g.shape, out.shape) ? g : g.reshape(out.shape);
+      sumAxes(g4, [0, 2, 3], db);
+      if (g4 !== g) g4.dispose();
+    }
+    return [dx, dw, db];
+  });
+}
+
+export interface Conv3dOptions {
+  padding?: [number, number, number];
+}
+
+/**
+ * PyTorch Conv3d with one input and one output channel and stride 1, for the
+ * separable filters of a pseudo-3D conv: x [N,1,D,H,W], weight [1,1,kD,kH,kW],
+ * bias [1] or null. Supported: kD = 1 (one kH×kW filter shared by every depth
+ * slice) and kH = kW = 1 (a kD-tap filter along depth). Both run as conv2d on
+ * a view: the depth axis folded into the batch, or H·W folded into one row.
+ */
+export function conv3d(x: Tensor, weight: Tensor, bias: Tensor | null, options: Conv3dOptions = {}): Tensor {
+  const op = 'conv3d';
+  deviceOf(op, ...(bias ? [x, weight, bias] : [x, weight]));
+  const padding = options.padding ?? [0, 0, 0];
+  if (padding.length !== 3 || !padding.every((p) => Number.isInteger(p) && p >= 0)) {
+    throw new ShapeError(`${op}: padding ${JSON.stringify(padding)} must be three integers ≥ 0`);
+  }
+  if (x.rank !== 5) throw new ShapeError(`${op}: input ${formatShape(x.shape)} must be [N,C,D,H,W]`);
+  if (weight.rank !== 5) throw new ShapeError(`${op}: weight ${formatShape(weight.shape)} must be [O,C,kD,kH,kW]`);
+  const [batch, channels, depth, height, width] = x.shape;
+  const [outChannels, weightChannels, kD, kH, kW] = weight.shape;
+  if (weightChannels !== channels) {
+    throw new ShapeError(
+      `${op}: input ${formatShape(x.shape)} has ${channels} channels but weight ${formatShape(weight.shape)} expects ${weightChannels}`,
+    );
+  }
+  if (channels !== 1 || outChannels !== 1) {
+    throw new ShapeError(`${op}: input ${formatShape(x.shape)} and weight ${formatShape(weight.shape)}: only one input and one output channel are supported`);
+  }
+  const [padD, padH, padW] = padding;
+  if (kD === 1 && padD === 0) {
+    return viaConv2d(x.reshape(batch * depth, 1, height, width), weight.reshape(1, 1, kH, kW), bias, [padH, padW], (out) => [
+      batch, 1, depth, out.shape[2], out.shape[3],
+    ]);
+  }
+  if (kH === 1 && kW === 1 && padH === 0 && padW === 0) {
+    return viaConv2d(x.reshape(batch, 1, depth, height * width), weight.reshape(1, 1, kD, 1), bias, [padD, 0], (out) => [
+      batch, 1, out.shape[2], height, width,
+    ]);
+  }
+  throw new ShapeError(
+    `${op}: weight ${formatShape(weight.shape)} with padding ${JSON.stringify(padding)}: only separable 1×k×k / k×1×1 filters ` +
+      `(no padding along the axes the filter does not span) are supported`,
+  );
+}
+
+/** conv2d on views, returned as a view of `shape`; the intermediate views are freed unless the graph holds them. */
+function viaConv2d(x: Tensor, weight: Tensor, bias: Tensor | null, padding: [number, number], shape: (out: Tensor) => number[]): Tensor {
+  const out = conv2d(x, weight, bias, { padding });
+  const result = out.reshape(shape(out));
+  if (!out.gradFn) for (const t of [x, weight, out]) t.dispose();
+  return result;
+}

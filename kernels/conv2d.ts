@@ -1,0 +1,160 @@
+// Launchers for kernels/conv2d.wgsl: forward, input gradient, and the weight
+// gradient as a split reduction over N·Ho·Wo (slices, then a second pass that
+// adds them up). The choices (block sizes, slice counts) are pure functions of
+// the shapes, exported for tests.
+
+import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
+import { Tensor } from '../engine/tensor.ts';
+import { sumAxes } from './reduce.ts';
+
+const source = wgsl(import.meta.url, 'conv2d.wgsl');
+const WG = 64;
+/** Pixels (weight_grad: weight columns) per group: the lanes of a vec4 accumulator (PIX in the WGSL). */
+const PIX = 4;
+/**
+ * Most channels per invocation (MAX_BLOCK in the WGSL). On llvmpipe 8 beats 4
+ * by ~25% (each loaded pixel feeds twice the multiply-adds); the accumulators
+ * are named variables, not an array, which Mesa would keep in memory.
+ */
+const MAX_BLOCK = 8;
+
+function kernel(entryPoint: string, bindings: Kernel['spec']['bindings']) {
+  return new Kernel({ name: `conv2d.${entryPoint}`, source, entryPoint, bindings, params: true, workgroupSize: [WG], constants: { BLOCK: MAX_BLOCK, GROUPS: 2 } });
+}
+
+const forwardKernel = kernel('forward', ['read', 'read', 'read', 'write']);
+const inputGradKernel = kernel('input_grad', ['read', 'read', 'write']);
+const weightGradKernel = kernel('weight_grad', ['read', 'read', 'write']);
+const sumSplitsKernel = kernel('sum_splits', ['read', 'write']);
+
+/** Sizes of one conv2d; all dimensions already validated by the op. */
+export interface ConvGeometry {
+  batch: number;
+  inChannels: number;
+  inH: number;
+  inW: number;
+  outChannels: number;
+  outH: number;
+  outW: number;
+  kernelH: number;
+  kernelW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+}
+
+/**
+ * Channels per invocation: as few blocks as MAX_BLOCK allows, evened out so
+ * the last block is not mostly padding (25 channels: 4 blocks of 7, not 8+8+8+1;
+ * one channel: a block of 1, not 1 used lane in 8).
+ */
+export function blockFor(channels: number): number {
+  return Math.ceil(channels / Math.ceil(channels / MAX_BLOCK));
+}
+
+/**
+ * Groups of PIX pixels (or columns) per invocation, 1 or 2 (GROUPS in the
+ * WGSL): 2 feeds each loaded weight to twice the pixels, unless rounding a
+ * short row up to 8 wastes much more than rounding it up to 4 (9 → 16 vs 12).
+ */
+export function groupsFor(extent: number): number {
+  return Math.ceil(extent / 8) * 8 <= 1.25 * Math.ceil(extent / 4) * 4 ? 2 : 1;
+}
+
+/** The ConvParams struct of conv2d.wgsl, all 20 words. */
+function params(
+  g: ConvGeometry,
+  layout: { invocations: number; blocksC: number; blocksW: number; blocksPerPhase?: number; splits?: number; chunk?: number; columns?: number },
+): number[] {
+  return [
+    g.batch, g.inChannels, g.inH, g.inW,
+    g.outChannels, g.outH, g.outW, g.kernelH,
+    g.kernelW, g.strideH, g.strideW, g.padH,
+    g.padW, layout.invocations, layout.blocksC, layout.blocksW,
+    layout.blocksPerPhase ?? 0, layout.splits ?? 0, layout.chunk ?? 0, layout.columns ?? 0,
+  ];
+}
+
+/** y = conv2d(x, w) + bias (bias may be null). */
+export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, y: Tensor, g: ConvGeometry): void {
+  const block = blockFor(g.outChannels);
+  const blocksC = Math.ceil(g.outChannels / block);
+  const groups = groupsFor(g.outW);
+  const blocksW = Math.ceil(g.outW / (PIX * groups));
+  const invocations = g.batch * blocksC * g.outH * blocksW;
+  const k = forwardKernel.with({ constants: { BLOCK: block, GROUPS: groups, HAS_BIAS: bias ? 1 : 0 } });
+  launch(x.device, k, {
+    // Without a bias the binding still needs a buffer; the kernel never reads it.
+    buffers: [x.range(), w.range(), (bias ?? w).range(), y.range()],
+    params: params(g, { invocations, blocksC, blocksW }),
+    groups: groups1d(invocations, WG),
+  });
+}
+
+/** dx = the gradient of conv2d with respect to its input, given dy. */
+export function conv2dInputGrad(dy: Tensor, w: Tensor, dx: Tensor, g: ConvGeometry): void {
+  const block = blockFor(g.inChannels);
+  const blocksC = Math.ceil(g.inChannels / block);
+  const perPhase = Math.ceil(g.inW / g.strideW);
+  const groups = groupsFor(perPhase);
+  const blocksPerPhase = Math.ceil(perPhase / (PIX * groups));
+  const blocksW = g.strideW * blocksPerPhase;
+  const invocations = g.batch * blocksC * g.inH * blocksW;
+  launch(dy.device, inputGradKernel.with({ constants: { BLOCK: block, GROUPS: groups } }), {
+    buffers: [dy.range(), w.range(), dx.range()],
+    params: params(g, { invocations, blocksC, blocksW, blocksPerPhase }),
+    groups: groups1d(invocations, WG),
+  });
+}
+
+/** Enough invocations to fill a GPU; fewer would leave it idle on the long N·Ho·Wo reductions. */
+const WEIGHT_GRAD_INVOCATIONS = 16384;
+/** Below this many pixels per slice the second pass costs more than the split saves. */
+const MIN_CHUNK = 256;
+
+/** Up to this many slices per weight the second pass is one thread per weight. */
+const SUM_SPLITS_SERIAL = 64;
+
+/** How the N·Ho·Wo reduction of the weight gradient is sliced: pure, for tests and tuning. */
+export function weightGradSplits(pixels: number, blocks: number): { splits: number; chunk: number } {
+  const wanted = Math.ceil(WEIGHT_GRAD_INVOCATIONS / blocks);
+  let splits = Math.max(1, Math.min(wanted, Math.floor(pixels / MIN_CHUNK)));
+  const chunk = Math.ceil(pixels / splits);
+  // Rounding the chunk up can leave trailing slices empty; drop them.
+  splits = Math.ceil(pixels / chunk);
+  return { splits, chunk };
+}
+
+/** dw = the gradient of conv2d with respect to its weight [O,C,kH,kW], given dy. */
+export function conv2dWeightGrad(dy: Tensor, x: Tensor, dw: Tensor, g: ConvGeometry): void {
+  const block = blockFor(g.outChannels);
+  const columns = g.inChannels * g.kernelH * g.kernelW;
+  const blocksC = Math.ceil(g.outChannels / block);
+  const groups = groupsFor(columns);
+  const blocksW = Math.ceil(columns / (PIX * groups));
+  const { splits, chunk } = weightGradSplits(g.batch * g.outH * g.outW, blocksC * blocksW);
+  const invocations = splits * blocksC * blocksW;
+  const partial = splits === 1 ? dw : Tensor.empty(dw.device, [g.outChannels * columns, splits]);
+  launch(dy.device, weightGradKernel.with({ constants: { BLOCK: block, GROUPS: groups } }), {
+    buffers: [dy.range(), x.range(), partial.range()],
+    params: params(g, { invocations, blocksC, blocksW, splits, chunk, columns }),
+    groups: groups1d(invocations, WG),
+  });
+  if (partial === dw) return;
+  const weights = dw.size;
+  // One thread per weight is cheapest for a few slices; reduce.sumAxes also
+  // splits each weight's sum across a workgroup, which pays for itself only
+  // when there are many slices (few-weight filters), and costs a workgroup per
+  // weight (a barrier tree on llvmpipe) otherwise.
+  if (splits <= SUM_SPLITS_SERIAL) {
+    launch(dy.device, sumSplitsKernel, {
+      buffers: [partial.range(), dw.range()],
+      params: params(g, { invocations: weights, blocksC: 0, blocksW: 0, splits, chunk, columns }),
+      groups: groups1d(weights, WG),
+    });
+  } else {
+    sumAxes(partial, [1], dw);
+  }
+  partial.dispose();
+}

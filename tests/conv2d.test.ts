@@ -1,0 +1,169 @@
+import { test } from 'uvu';
+import { ShapeError, Tensor, noGrad, ops } from '../engine/index.ts';
+import { blockFor, groupsFor, weightGradSplits } from '../kernels/conv2d.ts';
+import { assertClose, assertThrows, gradcheck, rng, testDevice } from './helpers.ts';
+import { conv2dRef, conv3dRef, type Conv2dRefShape, type Conv3dRefShape } from './ref/conv.ts';
+
+const r = rng(23);
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+interface Conv2dCase extends Conv2dRefShape {
+  name: string;
+  bias?: boolean;
+  maxChecks?: number;
+}
+
+const conv2dCases: Conv2dCase[] = [
+  { name: '3×3 s1 p1, N=2, 5→7', x: [2, 5, 9, 13], w: [7, 5, 3, 3], padding: [1, 1] },
+  { name: '3×3 s2 p1, odd H/W', x: [1, 3, 9, 13], w: [5, 3, 3, 3], stride: [2, 2], padding: [1, 1] },
+  { name: '3×3 s2 p0 (ESA), odd sizes, N=2', x: [2, 7, 11, 9], w: [3, 7, 3, 3], stride: [2, 2] },
+  { name: '1×1, 13→5', x: [2, 13, 5, 7], w: [5, 13, 1, 1] },
+  { name: '3×1 kernel, padding [1,0]', x: [1, 3, 6, 5], w: [7, 3, 3, 1], padding: [1, 0] },
+  { name: '5×5 p2, N=2', x: [2, 3, 7, 9], w: [5, 3, 5, 5], padding: [2, 2], maxChecks: 200 },
+  { name: 'no bias, 3×3 p1', x: [1, 5, 6, 6], w: [13, 5, 3, 3], padding: [1, 1], bias: false },
+  { name: '1×1-pixel input, 3×3 p1', x: [2, 3, 1, 1], w: [5, 3, 3, 3], padding: [1, 1] },
+  { name: '1×1-pixel input, 1×1', x: [1, 7, 1, 1], w: [3, 7, 1, 1] },
+  { name: 'one output channel (ACFM-like)', x: [3, 1, 5, 8], w: [1, 1, 3, 3], padding: [1, 1] },
+  { name: 'mixed stride [2,1], padding [0,2], 9 out channels', x: [1, 2, 8, 6], w: [9, 2, 3, 5], stride: [2, 1], padding: [0, 2] },
+  { name: '17→11, several channel blocks each way', x: [1, 17, 5, 6], w: [11, 17, 3, 3], padding: [1, 1], maxChecks: 200 },
+  // Wide enough to split the weight-gradient reduction into a few slices (the one-thread-per-weight second pass).
+  { name: 'split weight-gradient reduction', x: [2, 2, 24, 40], w: [3, 2, 3, 3], padding: [1, 1], maxChecks: 60 },
+];
+
+for (const c of conv2dCases) {
+  test(`conv2d ${c.name}: x ${JSON.stringify(c.x)} w ${JSON.stringify(c.w)}`, async () => {
+    const withBias = c.bias !== false;
+    const inputs = [
+      { data: r.uniform(size(c.x)), shape: [...c.x] },
+      { data: r.uniform(size(c.w)), shape: [...c.w] },
+      ...(withBias ? [{ data: r.uniform(c.w[0]), shape: [c.w[0]] }] : []),
+    ];
+    await gradcheck(
+      'conv2d',
+      inputs,
+      ([x, w, b]) => ops.conv2d(x, w, b ?? null, { stride: c.stride, padding: c.padding }),
+      ([x, w, b]) => conv2dRef(c, x, w, b ?? null),
+      { maxChecks: c.maxChecks ?? 400 },
+    );
+  });
+}
+
+test('conv2d: scalar stride and padding mean the same on both axes', async () => {
+  const device = await testDevice();
+  const shape: Conv2dRefShape = { x: [1, 2, 7, 8], w: [3, 2, 3, 3], stride: [2, 2], padding: [1, 1] };
+  const xd = r.uniform(size(shape.x));
+  const wd = r.uniform(size(shape.w));
+  const x = Tensor.fromData(device, Float32Array.from(xd), shape.x);
+  const w = Tensor.fromData(device, Float32Array.from(wd), shape.w);
+  const y = ops.conv2d(x, w, null, { stride: 2, padding: 1 });
+  assertClose(await y.read(), conv2dRef(shape, Float64Array.from(Float32Array.from(xd)), Float64Array.from(Float32Array.from(wd)), null), 'conv2d');
+  [x, w, y].forEach((t) => t.dispose());
+});
+
+test('weight-gradient split: slices cover every pixel once and the big single-channel case is split wide', () => {
+  for (const [pixels, blocks] of [[1, 1], [255, 3], [2_880_000, 3], [57_600, 1469], [100_000, 20000]]) {
+    const { splits, chunk } = weightGradSplits(pixels, blocks);
+    if (splits < 1 || splits * chunk < pixels || (splits - 1) * chunk >= pixels) {
+      throw new Error(`bad split of ${pixels} pixels: ${splits} × ${chunk}`);
+    }
+  }
+  // ACFM at 720p: 9 weights (3 column blocks) summed over 2.88M pixels.
+  const acfm = weightGradSplits(50 * 180 * 320, 3);
+  if (acfm.splits * 3 < 4096) throw new Error(`ACFM weight gradient runs on only ${acfm.splits * 3} invocations`);
+  if (weightGradSplits(40 * 48 * 10, 3).splits <= 64) throw new Error('the chained conv3d test below no longer reaches the sumAxes second pass');
+});
+
+test('block choices: channel blocks evened out, pixel groups only where they do not waste much', () => {
+  const blocks: [number, number][] = [[1, 1], [3, 3], [8, 8], [9, 5], [25, 7], [50, 8], [64, 8]];
+  for (const [channels, block] of blocks) if (blockFor(channels) !== block) throw new Error(`blockFor(${channels}) = ${blockFor(channels)}, expected ${block}`);
+  const groups: [number, number][] = [[1, 1], [3, 1], [7, 2], [9, 1], [13, 2], [128, 2]];
+  for (const [extent, g] of groups) if (groupsFor(extent) !== g) throw new Error(`groupsFor(${extent}) = ${groupsFor(extent)}, expected ${g}`);
+});
+
+interface Conv3dCase extends Conv3dRefShape {
+  name: string;
+  padding: [number, number, number];
+}
+
+const conv3dCases: Conv3dCase[] = [
+  { name: 'ACFM conv1: 1×3×3, pad (0,1,1)', x: [2, 1, 5, 6, 7], w: [1, 1, 1, 3, 3], padding: [0, 1, 1] },
+  { name: 'ACFM conv2: 3×1×1, pad (1,0,0)', x: [2, 1, 7, 3, 5], w: [1, 1, 3, 1, 1], padding: [1, 0, 0] },
+  { name: '1×3×1 unpadded', x: [1, 1, 3, 6, 4], w: [1, 1, 1, 3, 1], padding: [0, 0, 0] },
+  { name: '2×1×1 unpadded', x: [1, 1, 4, 2, 3], w: [1, 1, 2, 1, 1], padding: [0, 0, 0] },
+];
+
+for (const c of conv3dCases) {
+  test(`conv3d ${c.name}: x ${JSON.stringify(c.x)}`, async () => {
+    await gradcheck(
+      'conv3d',
+      [
+        { data: r.uniform(size(c.x)), shape: [...c.x] },
+        { data: r.uniform(size(c.w)), shape: [...c.w] },
+        { data: r.uniform(1), shape: [1] },
+      ],
+      ([x, w, b]) => ops.conv3d(x, w, b, { padding: c.padding }),
+      ([x, w, b]) => conv3dRef(c, x, w, b),
+    );
+  });
+}
+
+// 19,200 pixels for 9 or 3 weights: the weight gradient is split into > 64
+// slices per weight, so its second pass is reduce.sumAxes.
+test('conv3d: ACFM 1×3×3 then 3×1×1 chained, a volume big enough for the many-slice reduction', async () => {
+  const x: [number, number, number, number, number] = [1, 1, 10, 40, 48];
+  const s1: Conv3dRefShape = { x, w: [1, 1, 1, 3, 3], padding: [0, 1, 1] };
+  const s2: Conv3dRefShape = { x, w: [1, 1, 3, 1, 1], padding: [1, 0, 0] };
+  await gradcheck(
+    'acfm',
+    [
+      { data: r.uniform(size(x)), shape: [...x] },
+      { data: r.uniform(9), shape: [...s1.w] },
+      { data: r.uniform(1), shape: [1] },
+      { data: r.uniform(3), shape: [...s2.w] },
+      { data: r.uniform(1), shape: [1] },
+    ],
+    ([v, w1, b1, w2, b2]) => ops.conv3d(ops.conv3d(v, w1, b1, { padding: [0, 1, 1] }), w2, b2, { padding: [1, 0, 0] }),
+    ([v, w1, b1, w2, b2]) => conv3dRef(s2, conv3dRef(s1, v, w1, b1), w2, b2),
+    { maxChecks: 100 },
+  );
+});
+
+test('conv2d and conv3d free their temporaries (no-grad forward, and forward + backward)', async () => {
+  const device = await testDevice();
+  const x = Tensor.fromData(device, Float32Array.from(r.uniform(2 * 5 * 6 * 7)), [2, 1, 5, 6, 7]);
+  const w = Tensor.fromData(device, Float32Array.from(r.uniform(9)), [1, 1, 1, 3, 3]);
+  const b = Tensor.fromData(device, [0.5], [1]);
+  const baseline = device.memory().liveBuffers;
+  noGrad(() => ops.conv3d(x, w, b, { padding: [0, 1, 1] })).dispose();
+  if (device.memory().liveBuffers !== baseline) throw new Error(`no-grad conv3d left ${device.memory().liveBuffers - baseline} buffers alive`);
+  // A volume wide enough that the weight gradient uses split partials.
+  const big = Tensor.fromData(device, Float32Array.from(r.uniform(4 * 30 * 40)), [1, 1, 4, 30, 40]).requireGrad();
+  w.requireGrad();
+  b.requireGrad();
+  const y = ops.conv3d(big, w, b, { padding: [0, 1, 1] });
+  y.backward(y);
+  const expected = baseline + 1 /* big */ + 3 /* grads of big, w, b */ + 1; /* y (its graph keeps the views) */
+  if (device.memory().liveBuffers !== expected) throw new Error(`conv3d backward left ${device.memory().liveBuffers - expected} extra buffers alive`);
+  noGrad(() => [x, w, b, big, y, big.grad, w.grad, b.grad].forEach((t) => t?.dispose()));
+});
+
+test('conv2d and conv3d: shape errors', async () => {
+  const device = await testDevice();
+  const t = (shape: number[]) => Tensor.fromData(device, new Float32Array(size(shape)), shape);
+  const x = t([1, 3, 5, 5]);
+  await assertThrows(() => ops.conv2d(x, t([8, 4, 3, 3]), null), ShapeError, 'conv2d', '[1,3,5,5]', '[8,4,3,3]', '3 channels', 'expects 4');
+  await assertThrows(() => ops.conv2d(x, t([8, 3, 7, 7]), null, { padding: 0 }), ShapeError, 'conv2d', 'larger', '[8,3,7,7]', '[1,3,5,5]');
+  await assertThrows(() => ops.conv2d(x, t([8, 3, 9]), null), ShapeError, 'conv2d', 'weight [8,3,9]');
+  await assertThrows(() => ops.conv2d(t([3, 5, 5]), t([8, 3, 3, 3]), null), ShapeError, 'conv2d', 'input [3,5,5]');
+  await assertThrows(() => ops.conv2d(x, t([8, 3, 3, 3]), t([7])), ShapeError, 'conv2d', 'bias [7]');
+  await assertThrows(() => ops.conv2d(x, t([8, 3, 3, 3]), null, { stride: 0 }), ShapeError, 'conv2d', 'stride');
+  await assertThrows(() => ops.conv2d(x, t([8, 3, 3, 3]), null, { padding: -1 }), ShapeError, 'conv2d', 'padding');
+  const v = t([1, 1, 4, 5, 5]);
+  await assertThrows(() => ops.conv3d(v, t([1, 1, 3, 3, 3]), null, { padding: [1, 1, 1] }), ShapeError, 'conv3d', 'only separable 1×k×k / k×1×1');
+  await assertThrows(() => ops.conv3d(v, t([1, 1, 1, 3, 3]), null, { padding: [1, 1, 1] }), ShapeError, 'conv3d', 'only separable');
+  await assertThrows(() => ops.conv3d(v, t([1, 1, 3, 3]), null), ShapeError, 'conv3d', 'weight [1,1,3,3]');
+  await assertThrows(() => ops.conv3d(t([1, 2, 4, 5, 5]), t([1, 2, 1, 3, 3]), null), ShapeError, 'conv3d', 'one input and one output channel');
+  noGrad(() => ops.conv2d(x, t([2, 3, 5, 5]), null).dispose());
+});
+
+test.run();
