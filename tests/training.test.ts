@@ -40,9 +40,10 @@ test('200 training steps do not grow live memory', async () => {
 
 test('a 3-layer conv net learns to undo a fixed blur (loss falls at least 10×)', async () => {
   const device = await testDevice();
-  const losses = await trainDemo(device, { steps: 250, batch: 4, size: 16, log: () => {} });
+  const losses = await trainDemo(device, { steps: 500, batch: 4, size: 16, log: () => {} });
   const first = losses[0];
-  const last = losses[losses.length - 1];
+  // Mean of the last three logged losses: a single minibatch's loss is noisy.
+  const last = losses.slice(-3).reduce((a, b) => a + b, 0) / 3;
   assert.ok(first / last >= 10, `loss fell only ${(first / last).toFixed(1)}× (${first} → ${last})`);
 });
 

@@ -41,7 +41,7 @@ export function randomImages(rng: Random, n: number, size: number): Float32Array
     const phase = rng.next() * 6.28;
     for (let y = 0; y < size; y++) {
       for (let x = 0; x < size; x++) {
-        const v = 0.5 + 0.25 * Math.sin(fx * x + phase) + 0.25 * Math.sign(Math.sin(fy * y + 2 * phase));
+        const v = 0.5 + 0.25 * Math.sin(fx * x + phase) + 0.25 * Math.sin(fy * y + 2 * phase);
         out[(i * size + y) * size + x] = v;
       }
     }
@@ -54,7 +54,7 @@ export async function trainDemo(device: Device, options: { steps: number; batch:
   const rng = new Random(1);
   const net = new Deblur3(device, rng);
   const blur = boxBlur(device, 3);
-  const opt = new Adam(net.parameters(), { lr: 3e-3 });
+  const opt = new Adam(net.parameters(), { lr: 1e-2 });
   const losses: number[] = [];
   const t0 = performance.now();
   for (let step = 1; step <= options.steps; step++) {
