@@ -5,6 +5,13 @@ import { EngineError } from '../engine/errors.ts';
 import { UsageError } from './args.ts';
 import { ImageError } from './image.ts';
 import { DatasetError } from './data/dataset.ts';
+import * as info from './commands/info.ts';
+import * as init from './commands/init.ts';
+import * as deblur from './commands/deblur.ts';
+import * as grads from './commands/grads.ts';
+import * as evaluate from './commands/eval.ts';
+import * as train from './commands/train.ts';
+import * as bench from './commands/bench.ts';
 
 interface Command {
   summary: string;
@@ -12,17 +19,10 @@ interface Command {
   run(argv: string[]): Promise<void>;
 }
 
-const commands: Record<string, () => Promise<Command>> = {
-  info: () => import('./commands/info.ts'),
-  init: () => import('./commands/init.ts'),
-  deblur: () => import('./commands/deblur.ts'),
-  grads: () => import('./commands/grads.ts'),
-  eval: () => import('./commands/eval.ts'),
-  train: () => import('./commands/train.ts'),
-};
+const commands: Record<string, Command> = { info, init, deblur, grads, eval: evaluate, train, bench };
 
 async function usage(): Promise<string> {
-  const lines = await Promise.all(Object.entries(commands).map(async ([name, load]) => `  ${name.padEnd(8)} ${(await load()).summary}`));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
   return `usage: lmfn <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'lmfn <command> --help' for a command's options. ` +
     `WGRAD_ADAPTER=gpu|cpu forces the adapter (default: the GPU if there is one).`;
 }
@@ -33,12 +33,11 @@ export async function main(argv: string[]): Promise<number> {
     console.log(await usage());
     return name ? 0 : 2;
   }
-  const load = commands[name];
-  if (!load) {
+  const command = commands[name];
+  if (!command) {
     console.error(`lmfn: unknown command '${name}'\n\n${await usage()}`);
     return 2;
   }
-  const command = await load();
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(command.help);
     return 0;

@@ -19,7 +19,7 @@ export function countsByModule(model: LMFN): Map<string, number> {
 
 export async function run(argv: string[]): Promise<void> {
   const opts = parseFlags('info', flags, argv);
-  const device = await openDevice(opts.json);
+  const device = await openDevice(true);
   const model = new LMFN(device);
   const modules = countsByModule(model);
   const total = model.parameterCount();
