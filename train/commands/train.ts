@@ -15,7 +15,7 @@ import { openDevice } from './common.ts';
 export const summary = 'train LMFN headless (on GoPro-style pairs, or the embedded default photos)';
 const flags = {
   data: { type: 'string', help: "'default' (embedded photos, synthetic camera shake) or a GoPro/flat pairs directory", default: 'default' },
-  out: { type: 'string', help: 'run directory: checkpoints, metrics.jsonl, plot, validation pictures', required: true },
+  out: { type: 'string', help: 'run directory: checkpoints, metrics.jsonl, plot, validation pictures (default runs/<date>-<time>)' },
   steps: { type: 'number', help: 'total optimizer steps (a resumed run continues up to this)', default: 1000 },
   batch: { type: 'number', help: 'images per batch', default: 4 },
   crop: { type: 'number', help: 'random crop size (multiple of 16, ≥ 64)', default: 64 },
@@ -30,7 +30,7 @@ const flags = {
   resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint' },
 } as const;
 export const help = helpText(
-  'lmfn train --data DIR|default --out RUN_DIR [--steps N --batch N --crop N --lr X --seed N --val-every N --resume]',
+  'lmfn train --data DIR|default [--out RUN_DIR] [--steps N --batch N --crop N --lr X --seed N --val-every N --resume]',
   'Trains LMFN with Adam (β 0.9/0.999, ε 1e-8, L2 weight decay) on the MSE loss, with a step learning-rate schedule.\n' +
     'Writes RUN_DIR/last.safetensors and best.safetensors (PyTorch state_dict names), last.state.safetensors (exact\n' +
     'resume), metrics.jsonl, loss.svg and val/*.png (blurred | deblurred | sharp). Ctrl-C or SIGTERM saves and exits.',
@@ -104,7 +104,8 @@ function writeFinalPictures(runDir: string, metrics: Record<string, number>[], v
 export async function run(argv: string[]): Promise<void> {
   let opts = parseFlags('train', flags, argv);
   checkOptions(opts);
-  const runDir = resolve(opts.out);
+  if (opts.resume && !opts.out) throw new UsageError('train: --resume needs --out RUN_DIR (the run to continue)');
+  const runDir = resolve(opts.out ?? join('runs', new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')));
   const files = paths(runDir);
   if (!opts.resume && existsSync(files.state)) {
     throw new UsageError(`train: ${runDir} already holds a run; pass --resume to continue it, or choose another --out`);
