@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  Device, DeviceMismatchError, DisposedError, EngineError, Kernel, KernelError, ShapeError, Tensor, launch, noGrad, ops, tidy,
+  Device, DeviceLostError, DeviceMismatchError, DisposedError, EngineError, Kernel, KernelError, ShapeError, Tensor, launch, noGrad, ops, tidy,
 } from '../engine/index.ts';
 import { assertClose, assertThrows, testDevice } from './helpers.ts';
 
@@ -51,6 +51,20 @@ test('mixing devices is an error', async () => {
   } finally {
     other.destroy();
   }
+});
+
+test('a lost device gives a clear error, not a hang', async () => {
+  const d = await testDevice();
+  const other = await Device.create({ adapter: d.description.kind });
+  const a = Tensor.fromData(other, [1, 2, 3], [3]);
+  const b = ops.mul(a, a);
+  const pending = b.read();
+  other.destroy();
+  // A read in flight either completes or fails with DeviceLostError; it never hangs.
+  await pending.catch((e) => assert.instance(e, DeviceLostError));
+  await assertThrows(() => ops.add(a, a), DeviceLostError, 'lost');
+  await assertThrows(() => a.read(), DeviceLostError, 'lost');
+  await assertThrows(() => other.sync(), DeviceLostError);
 });
 
 test('shape errors name the op and both shapes', async () => {
