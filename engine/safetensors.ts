@@ -14,9 +14,8 @@
 // Writing is atomic: a temporary file in the target's directory is written, fsynced and renamed
 // over the target, so a crash leaves either the old checkpoint or the new one, never half of one.
 
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join, resolve } from 'node:path';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { writeFileAtomic } from './atomic-write.ts';
 import { EngineError, formatShape } from './errors.ts';
 
 /** A malformed or unexpected safetensors file, or tensors that cannot be written as one. */
@@ -149,26 +148,7 @@ export function serializeSafetensors(tensors: TensorsToWrite, metadata?: Record<
 export function writeSafetensors(path: string, tensors: TensorsToWrite, metadata?: Record<string, string>, options: WriteOptions = {}): void {
   // Everything that can be wrong with the input fails here, before any file is touched.
   const { header, items } = layout(tensors, metadata, options, path);
-  const dir = dirname(resolve(path));
-  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let fd = openSync(temp, 'wx');
-  try {
-    writeAll(fd, header);
-    for (const { data } of items) writeAll(fd, leBytes(data));
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = -1;
-    renameSync(temp, path);
-  } catch (e) {
-    try {
-      if (fd >= 0) closeSync(fd);
-      unlinkSync(temp);
-    } catch {
-      // The original error is the one worth reporting.
-    }
-    throw e;
-  }
-  syncDirectory(dir);
+  writeFileAtomic(path, [header, ...items.map(({ data }) => leBytes(data))]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -403,24 +383,6 @@ function layout(tensors: TensorsToWrite, metadata: Record<string, string> | unde
 function leBytes(data: Float32Array): Uint8Array {
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return littleEndianHost ? bytes : swapBytes4(bytes.slice());
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  let done = 0;
-  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
-}
-
-/** Makes the rename itself durable; not every platform can fsync a directory, and that is fine. */
-function syncDirectory(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // EISDIR/EPERM on Windows and some filesystems: the data file itself is already synced.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

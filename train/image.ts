@@ -20,12 +20,12 @@
 // Every write is atomic (a temporary file in the target's directory, fsynced, then renamed over
 // the target), so a crash leaves the old file or the new one, never half of one.
 
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { PNG, type ColorType } from 'pngjs';
 import { readSafetensors, writeSafetensors } from '../engine/safetensors.ts';
+import { writeFileAtomic } from '../engine/atomic-write.ts';
 
 export interface Image {
   width: number;
@@ -87,7 +87,7 @@ export function writeImage(path: string, image: Image): void {
     throw new ImageError(`${path}: cannot create directory ${dir} (${describeFsError(e)})`);
   }
   try {
-    if (png) writeAtomically(path, png);
+    if (png) writeFileAtomic(path, [png]);
     else writeSafetensors(path, [[IMAGE_TENSOR, { shape: [1, 3, image.height, image.width], data: image.rgb }]]);
   } catch (e) {
     if (e instanceof ImageError) throw e;
@@ -376,29 +376,6 @@ function checkImage(image: Image, source: string): void {
     fail(`alpha must be null or a Float32Array of ${height}×${width} = ${width * height} values, not ${alpha?.length}`);
   }
   if (bitDepth !== 8 && bitDepth !== 16) fail(`bit depth ${bitDepth} (PNGs are written at 8 or 16)`);
-}
-
-/** Temp file in the target's directory (so rename stays on one filesystem), fsync, rename. */
-function writeAtomically(path: string, bytes: Uint8Array): void {
-  const dir = dirname(resolve(path));
-  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let fd = openSync(temp, 'wx');
-  try {
-    let done = 0;
-    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = -1;
-    renameSync(temp, path);
-  } catch (e) {
-    try {
-      if (fd >= 0) closeSync(fd);
-      unlinkSync(temp);
-    } catch {
-      // The original error is the one worth reporting.
-    }
-    throw e;
-  }
 }
 
 function isFile(path: string): boolean {
