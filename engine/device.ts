@@ -107,6 +107,11 @@ export class Device {
   readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
   readonly uniforms = new Map<string, GPUBuffer>();
   readonly bindGroups = new Map<string, GPUBindGroup>();
+  /**
+   * For benchmarks (bench/timer.ts): when set, called as each compute pass
+   * begins, to attach GPU timestamp writes to it. Null in normal use.
+   */
+  passTimestamps: (() => GPUComputePassTimestampWrites | undefined) | null = null;
 
   private encoder: GPUCommandEncoder | null = null;
   private computePass: GPUComputePassEncoder | null = null;
@@ -177,7 +182,7 @@ export class Device {
   pass(): GPUComputePassEncoder {
     this.checkAlive();
     this.encoder ??= this.gpu.createCommandEncoder();
-    this.computePass ??= this.encoder.beginComputePass();
+    this.computePass ??= this.encoder.beginComputePass(this.passTimestamps ? { timestampWrites: this.passTimestamps() } : undefined);
     return this.computePass;
   }
 
