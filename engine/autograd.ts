@@ -9,7 +9,7 @@
 
 import { DisposedError, EngineError, ShapeError, formatShape } from './errors.ts';
 import { sameShape, type Tensor } from './tensor.ts';
-import { accumulate, fill } from '../kernels/elementwise.ts';
+import { ACCUMULATE_MANY, accumulate, accumulateMany, fill } from '../kernels/elementwise.ts';
 import { add } from './ops/elementwise.ts';
 
 export interface GradFn {
@@ -90,6 +90,15 @@ export function backward(root: Tensor, seed?: Tensor): void {
       if (g !== seed) g.dispose();
     }
   };
+  // Gradients bound for leaves that already have a .grad (the optimizer's
+  // arena slices) are added in batches that share a destination buffer, one
+  // dispatch per batch; each source is released once its batch is recorded.
+  const pending: { dst: Tensor; src: Tensor }[] = [];
+  const flush = () => {
+    accumulateMany(pending.map(({ dst, src }) => [dst, src] as const));
+    for (const { src } of pending) release(src);
+    pending.length = 0;
+  };
   const prevEnabled = gradEnabled;
   gradEnabled = false;
   try {
@@ -109,6 +118,11 @@ export function backward(root: Tensor, seed?: Tensor): void {
       if (!g) continue;
       grads.delete(t);
       if (!t.gradFn) {
+        if (t.grad && !t.grad.disposed && g.size === t.grad.size) {
+          if (pending.length === ACCUMULATE_MANY || (pending.length && pending[0].dst.storage() !== t.grad.storage())) flush();
+          pending.push({ dst: t.grad, src: g });
+          continue;
+        }
         accumulateLeaf(t, g, holders.get(g) === 1 && g !== seed);
         if (t.grad === g) holders.delete(g);
         else release(g);
@@ -148,6 +162,7 @@ export function backward(root: Tensor, seed?: Tensor): void {
       });
       release(g);
     }
+    flush();
   } finally {
     gradEnabled = prevEnabled;
   }

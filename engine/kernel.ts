@@ -39,9 +39,21 @@ export class Kernel {
     const [x, y = 1, z = 1] = this.spec.workgroupSize;
     return x * y * z;
   }
-  /** The same entry point with other constants or workgroup size. */
+  private variants?: Map<string, Kernel>;
+  /**
+   * The same entry point with other constants or workgroup size. Memoised:
+   * launchers call this per launch, and a Kernel's key is built once.
+   */
   with(changes: Partial<Pick<KernelSpec, 'constants' | 'workgroupSize'>>): Kernel {
-    return new Kernel({ ...this.spec, ...changes, constants: { ...this.spec.constants, ...changes.constants } });
+    let id = changes.workgroupSize ? changes.workgroupSize.join('x') : '';
+    if (changes.constants) for (const name in changes.constants) id += `|${name}=${changes.constants[name]}`;
+    this.variants ??= new Map();
+    let kernel = this.variants.get(id);
+    if (!kernel) {
+      kernel = new Kernel({ ...this.spec, ...changes, constants: { ...this.spec.constants, ...changes.constants } });
+      this.variants.set(id, kernel);
+    }
+    return kernel;
   }
 }
 
@@ -124,9 +136,23 @@ function pipelineFor(device: Device, kernel: Kernel) {
 
 const MAX_CACHED = 8192;
 
+// Small numeric ids for the bind-group cache key (a launch builds one per
+// dispatch; short keys hash fast), and the limits a launch checks, read once
+// per device rather than through the adapter's getters every launch.
+let nextId = 1;
+const layoutIds = new WeakMap<GPUBindGroupLayout, number>();
+const uniformIds = new WeakMap<GPUBuffer, number>();
+const launchLimits = new WeakMap<Device, { maxGroups: number; maxBinding: number }>();
+
+function idOf<K extends object>(ids: WeakMap<K, number>, key: K): number {
+  let id = ids.get(key);
+  if (id === undefined) ids.set(key, (id = nextId++));
+  return id;
+}
+
 function uniformFor(device: Device, params: ArrayLike<number>): GPUBuffer {
-  const words = Array.from(params, (v) => v >>> 0);
-  const key = words.join(',');
+  let key = '';
+  for (let i = 0; i < params.length; i++) key += `${params[i] >>> 0},`;
   let buf = device.uniforms.get(key);
   if (!buf) {
     if (device.uniforms.size >= MAX_CACHED) {
@@ -136,11 +162,11 @@ function uniformFor(device: Device, params: ArrayLike<number>): GPUBuffer {
       device.uniforms.clear();
       device.bindGroups.clear();
     }
+    const words = Array.from(params, (v) => v >>> 0);
     const size = Math.max(16, Math.ceil(words.length / 4) * 16);
     buf = device.gpu.createBuffer({ size, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
     new Uint32Array(buf.getMappedRange()).set(words);
     buf.unmap();
-    (buf as GPUBuffer & { cacheId?: string }).cacheId = key;
     device.uniforms.set(key, buf);
   }
   return buf;
@@ -155,15 +181,19 @@ export function launch(device: Device, kernel: Kernel, args: Launch): void {
   if (spec.params !== (args.params !== undefined)) {
     throw new KernelError(`${spec.name}: ${spec.params ? 'needs' : 'takes no'} parameters`);
   }
-  const maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
+  let limits = launchLimits.get(device);
+  if (!limits) {
+    limits = { maxGroups: device.limits.maxComputeWorkgroupsPerDimension, maxBinding: device.limits.maxStorageBufferBindingSize };
+    launchLimits.set(device, limits);
+  }
+  const { maxGroups, maxBinding } = limits;
   const [gx, gy = 1, gz = 1] = args.groups;
   if (gx > maxGroups || gy > maxGroups || gz > maxGroups) {
     throw new KernelError(`${spec.name}: dispatch ${gx}x${gy}x${gz} exceeds ${maxGroups} workgroups per dimension`);
   }
   if (gx === 0 || gy === 0 || gz === 0) return;
-  const maxBinding = device.limits.maxStorageBufferBindingSize;
   const { pipeline, layout } = pipelineFor(device, kernel);
-  let key = kernel.key;
+  let key = `${idOf(layoutIds, layout)}`;
   const entries: GPUBindGroupEntry[] = [];
   args.buffers.forEach((r, binding) => {
     if (r.size > maxBinding) {
@@ -180,7 +210,7 @@ export function launch(device: Device, kernel: Kernel, args: Launch): void {
   if (args.params) {
     const u = uniformFor(device, args.params);
     entries.push({ binding: spec.bindings.length, resource: { buffer: u } });
-    key += `|u${(u as GPUBuffer & { cacheId?: string }).cacheId}`;
+    key += `|u${idOf(uniformIds, u)}`;
   }
   let bindGroup = device.bindGroups.get(key);
   if (!bindGroup) {

@@ -50,7 +50,11 @@ export class BufferPool {
     const list = this.free.get(size);
     let buf: PooledBuffer | undefined;
     if (list) {
-      const i = list.findIndex(reusable);
+      // Most recently released first: a training step's acquire/release sequence then
+      // settles on the same buffers every step (so cached bind groups hit), and on a
+      // CPU adapter the buffer is likelier still in cache.
+      let i = list.length - 1;
+      while (i >= 0 && !reusable(list[i])) i--;
       if (i >= 0) {
         buf = list[i];
         list.splice(i, 1);

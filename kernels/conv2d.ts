@@ -6,6 +6,7 @@
 import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
 import { Tensor } from '../engine/tensor.ts';
 import { sumAxes } from './reduce.ts';
+import { convVec4Applies, convVec4Forward, convVec4InputGrad, convVec4WeightGrad } from './conv_vec4.ts';
 
 const source = wgsl(import.meta.url, 'conv2d.wgsl');
 const WG = 64;
@@ -78,6 +79,7 @@ function params(
 
 /** y = conv2d(x, w) + bias (bias may be null). */
 export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, y: Tensor, g: ConvGeometry): void {
+  if (convVec4Applies(g)) return convVec4Forward(x, w, bias, y, g);
   const block = blockFor(g.outChannels);
   const blocksC = Math.ceil(g.outChannels / block);
   const groups = groupsFor(g.outW);
@@ -94,6 +96,7 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, y: Tens
 
 /** dx = the gradient of conv2d with respect to its input, given dy. */
 export function conv2dInputGrad(dy: Tensor, w: Tensor, dx: Tensor, g: ConvGeometry): void {
+  if (convVec4Applies(g)) return convVec4InputGrad(dy, w, dx, g);
   const block = blockFor(g.inChannels);
   const blocksC = Math.ceil(g.inChannels / block);
   const perPhase = Math.ceil(g.inW / g.strideW);
@@ -126,8 +129,17 @@ export function weightGradSplits(pixels: number, blocks: number): { splits: numb
   return { splits, chunk };
 }
 
-/** dw = the gradient of conv2d with respect to its weight [O,C,kH,kW], given dy. */
-export function conv2dWeightGrad(dy: Tensor, x: Tensor, dw: Tensor, g: ConvGeometry): void {
+/** Whether conv2dWeightGrad also computes the bias gradient (in the same pass over dy). */
+export function biasGradFused(g: ConvGeometry): boolean {
+  return convVec4Applies(g);
+}
+
+/**
+ * dw = the gradient of conv2d with respect to its weight [O,C,kH,kW], given
+ * dy; also db when `biasGradFused(g)` (pass null otherwise).
+ */
+export function conv2dWeightGrad(dy: Tensor, x: Tensor, dw: Tensor, g: ConvGeometry, db: Tensor | null = null): void {
+  if (convVec4Applies(g)) return convVec4WeightGrad(dy, x, dw, db, g);
   const block = blockFor(g.outChannels);
   const columns = g.inChannels * g.kernelH * g.kernelW;
   const blocksC = Math.ceil(g.outChannels / block);

@@ -1,6 +1,7 @@
-// Launchers for kernels/elementwise.wgsl: one invocation per output element.
+// Launchers for kernels/elementwise.wgsl: one invocation per 4 output
+// elements (per element for broadcasting binary ops).
 
-import { Kernel, f32bits, groups1d, launch, wgsl } from '../engine/kernel.ts';
+import { Kernel, f32bits, groups1d, launch, wgsl, type BufferRange } from '../engine/kernel.ts';
 import type { Tensor } from '../engine/tensor.ts';
 
 const source = wgsl(import.meta.url, 'elementwise.wgsl');
@@ -19,32 +20,66 @@ const fillKernel = kernel('fill', ['write']);
 const accumulateKernel = kernel('accumulate', ['readwrite', 'read']);
 const unaryKernels = Object.values(UNARY).map((OP) => kernel('unary', ['read', 'write'], { OP }));
 const unaryBackwardKernels = Object.values(UNARY).map((OP) => kernel('unary_backward', ['read', 'read', 'write'], { OP }));
-const binaryKernels = [0, 1].map((BROADCAST) =>
-  Object.values(BINARY).map((OP) => kernel('binary', ['read', 'read', 'write'], { OP, BROADCAST })),
+/** Indexed [BROADCAST][OP]; BROADCAST 0 (same shapes) is the vec4 entry point. */
+const binaryKernels = [0, 1, 2, 3].map((BROADCAST) =>
+  Object.values(BINARY).map((OP) => kernel(BROADCAST === 0 ? 'binary_vec4' : 'binary', ['read', 'read', 'write'], { OP, BROADCAST })),
 );
+
+/**
+ * A tensor's range rounded up to whole vec4s for the vec4 entry points. Stays
+ * inside the buffer: offsets are 16-byte aligned and pool buffers (and arena
+ * slices) are sized in whole vec4s.
+ */
+function vec4Range(t: Tensor): BufferRange {
+  const r = t.range();
+  return { ...r, size: Math.ceil(r.size / 16) * 16 };
+}
+
+/** Workgroups for n elements, 4 per invocation. */
+const quads = (n: number) => groups1d(Math.ceil(n / 4), WG);
 
 export const MAX_BROADCAST_RANK = 8;
 
 export function fill(out: Tensor, value: number): void {
-  launch(out.device, fillKernel, { buffers: [out.range()], params: [out.size, f32bits(value)], groups: groups1d(out.size, WG) });
+  launch(out.device, fillKernel, { buffers: [vec4Range(out)], params: [out.size, f32bits(value)], groups: quads(out.size) });
 }
 
 /** `a`, `b`: the op's constants (leakyRelu slope in a; affine a·x + b). */
 export function unary(op: UnaryOp, x: Tensor, y: Tensor, a = 0, b = 0): void {
   launch(x.device, unaryKernels[UNARY[op]], {
-    buffers: [x.range(), y.range()],
+    buffers: [vec4Range(x), vec4Range(y)],
     params: [x.size, f32bits(a), f32bits(b)],
-    groups: groups1d(x.size, WG),
+    groups: quads(x.size),
   });
 }
 
 /** `saved` is the forward input, or the forward output for sigmoid. */
 export function unaryBackward(op: UnaryOp, saved: Tensor, dy: Tensor, dx: Tensor, a = 0): void {
   launch(dy.device, unaryBackwardKernels[UNARY[op]], {
-    buffers: [saved.range(), dy.range(), dx.range()],
+    buffers: [vec4Range(saved), vec4Range(dy), vec4Range(dx)],
     params: [dy.size, f32bits(a), 0],
-    groups: groups1d(dy.size, WG),
+    groups: quads(dy.size),
   });
+}
+
+/**
+ * How an operand with element `strides` (0 along broadcast axes) is read
+ * for an output of `shape`: as a contiguous block of axes [first, last)
+ * repeated, index (i / inner) % count; null if its strides are not of that form.
+ */
+export function blockBroadcast(shape: readonly number[], strides: readonly number[]): { inner: number; count: number } | null {
+  const live = shape.map((d, i) => d !== 1 && strides[i] !== 0);
+  const first = live.indexOf(true);
+  if (first < 0) return { inner: 1, count: 1 };
+  const last = live.lastIndexOf(true) + 1;
+  let expected = 1;
+  for (let i = last - 1; i >= first; i--) {
+    if (shape[i] !== 1 && strides[i] !== expected) return null;
+    expected *= shape[i];
+  }
+  let inner = 1;
+  for (let i = last; i < shape.length; i++) inner *= shape[i];
+  return { inner, count: expected };
 }
 
 /**
@@ -52,18 +87,79 @@ export function unaryBackward(op: UnaryOp, saved: Tensor, dy: Tensor, dx: Tensor
  * (0 where that operand is broadcast); omit both when all shapes are equal.
  */
 export function binary(op: BinaryOp, a: Tensor, b: Tensor, out: Tensor, strideA?: number[], strideB?: number[]): void {
-  const broadcast = strideA !== undefined;
+  let mode = 0;
+  let block = { inner: 1, count: 1 };
+  if (strideA !== undefined && strideB !== undefined) {
+    mode = 1;
+    const blockA = blockBroadcast(out.shape, strideA);
+    const blockB = blockBroadcast(out.shape, strideB);
+    if (a.size === out.size && blockB) [mode, block] = [2, blockB];
+    else if (b.size === out.size && blockA) [mode, block] = [3, blockA];
+  }
   const pad = (v: readonly number[] = []) => [...v, ...new Array(MAX_BROADCAST_RANK - v.length).fill(0)];
-  // The uniform struct is always full size: n, rank, 2 words of padding, then three vec4u[2] arrays.
-  const params = [out.size, out.rank, 0, 0, ...pad(out.shape), ...pad(strideA), ...pad(strideB)];
-  launch(out.device, binaryKernels[broadcast ? 1 : 0][BINARY[op]], {
-    buffers: [a.range(), b.range(), out.range()],
+  // The uniform struct is always full size: n, rank, the block, then three vec4u[2] arrays.
+  const params = [out.size, out.rank, block.inner, block.count, ...pad(out.shape), ...pad(strideA), ...pad(strideB)];
+  const range = mode === 0 ? vec4Range : (t: Tensor) => t.range();
+  launch(out.device, binaryKernels[mode][BINARY[op]], {
+    buffers: [range(a), range(b), range(out)],
     params,
-    groups: groups1d(out.size, WG),
+    groups: mode === 0 ? quads(out.size) : groups1d(out.size, WG),
+  });
+}
+
+/** Most pairs one accumulateMany dispatch takes (8 source bindings, 10 storage buffers per stage being the common limit). */
+export const ACCUMULATE_MANY = 8;
+const accumulateManyKernel = new Kernel({
+  name: 'elementwise.accumulate_many',
+  source,
+  entryPoint: 'accumulate_many',
+  bindings: ['readwrite', ...new Array<'read'>(ACCUMULATE_MANY).fill('read')],
+  params: true,
+  workgroupSize: [WG],
+});
+
+/**
+ * dst_j += src_j for up to ACCUMULATE_MANY pairs whose destinations are views
+ * of one buffer, each starting on a 16-byte boundary (the optimizer's
+ * gradient arena), in one dispatch; one dispatch per pair otherwise.
+ */
+export function accumulateMany(pairs: readonly (readonly [Tensor, Tensor])[]): void {
+  if (pairs.length === 0) return;
+  const device = pairs[0][0].device;
+  const limits = device.limits;
+  const buf = pairs[0][0].storage();
+  const begin = Math.min(...pairs.map(([dst]) => dst.byteOffset));
+  const end = Math.max(...pairs.map(([dst]) => dst.byteOffset + Math.ceil(dst.size / 4) * 16));
+  const batchable =
+    pairs.length > 1 && pairs.length <= ACCUMULATE_MANY &&
+    pairs.every(([dst, src]) => dst.storage() === buf && src.storage() !== buf && dst.byteOffset % 16 === 0 && dst.size === src.size) &&
+    begin % limits.minStorageBufferOffsetAlignment === 0 && end <= buf.byteSize && end - begin <= limits.maxStorageBufferBindingSize &&
+    limits.maxStorageBuffersPerShaderStage > ACCUMULATE_MANY;
+  if (!batchable) {
+    for (const [dst, src] of pairs) accumulate(dst, src);
+    return;
+  }
+  const pad = (v: number[], fill: number) => [...v, ...new Array(ACCUMULATE_MANY - v.length).fill(fill)];
+  const at = pairs.map(([dst]) => (dst.byteOffset - begin) / 16);
+  const n = pairs.map(([dst]) => dst.size);
+  // Pair j's vec4s come at first[j]..; unused slots start past the end, so no invocation picks them.
+  const first: number[] = [];
+  let total = 0;
+  for (const count of n) {
+    first.push(total);
+    total += Math.ceil(count / 4);
+  }
+  const sources = pairs.map(([, src]) => vec4Range(src));
+  // Unused source bindings repeat the first source; no invocation reads them.
+  while (sources.length < ACCUMULATE_MANY) sources.push(sources[0]);
+  launch(device, accumulateManyKernel, {
+    buffers: [{ buf, offset: begin, size: end - begin }, ...sources],
+    params: [...pad(first, total), ...pad(at, 0), ...pad(n, 0), total, 0, 0, 0],
+    groups: groups1d(total, WG),
   });
 }
 
 /** dst += src, elementwise, same size. */
 export function accumulate(dst: Tensor, src: Tensor): void {
-  launch(dst.device, accumulateKernel, { buffers: [dst.range(), src.range()], params: [dst.size], groups: groups1d(dst.size, WG) });
+  launch(dst.device, accumulateKernel, { buffers: [vec4Range(dst), vec4Range(src)], params: [dst.size], groups: quads(dst.size) });
 }

@@ -10,10 +10,10 @@ const source = wgsl(import.meta.url, 'matmul.wgsl');
 
 /**
  * Each of the WG_X × WG_Y invocations of a workgroup owns a block of TM rows
- * × TN4 vec4 columns of C: a 64×64 tile per workgroup. (Measured on llvmpipe:
- * 8×8 blocks beat 4×8, 8×4, 12×8, 16×8 and 8×16; 4×4 workgroups, which pad
- * 200-wide outputs less, were no faster, because invocations wholly past the
- * edge return at once.)
+ * × TN4 vec4 columns of C. The scalar kernel: 8×8 blocks, a 64×64 tile per
+ * workgroup. (Measured on llvmpipe: 8×8 blocks beat 4×8, 8×4, 12×8, 16×8 and
+ * 8×16 there; 4×4 workgroups, which pad 200-wide outputs less, were no
+ * faster, because invocations wholly past the edge return at once.)
  */
 const WG_X = 8;
 const WG_Y = 8;
@@ -22,8 +22,18 @@ const TN4 = 2;
 export const TILE_M = WG_Y * TM;
 export const TILE_N = WG_X * TN4 * 4;
 
-/** Split-K aims for about this many workgroups in flight… */
-const TARGET_WORKGROUPS = 256;
+/**
+ * The vec4 kernel's blocks and split-K target by adapter kind. On a CPU
+ * adapter loads are what cost, so 16×16 blocks (half the loads per product
+ * of 8×8: 1024³ in ~0.6× the time on llvmpipe) and a handful of workgroups
+ * is enough to fill the cores; a GPU wants many workgroups of small blocks.
+ */
+const VEC4_PLAN = {
+  cpu: { tm: 16, tn4: 4, targetWorkgroups: 8 },
+  gpu: { tm: 8, tn4: 2, targetWorkgroups: 256 },
+} as const;
+export type AdapterKind = keyof typeof VEC4_PLAN;
+
 /** …but never gives a split fewer than this many k values (the partials would cost more than they save). */
 const MIN_CHUNK = 256;
 const MAX_GROUPS_PER_DIM = 65535;
@@ -77,27 +87,34 @@ export interface MatmulPlan {
    * contiguous along are multiples of 4 (about twice as fast on llvmpipe).
    */
   vec4: boolean;
+  /** Rows and vec4 columns of C per invocation. */
+  tm: number;
+  tn4: number;
 }
 
 /**
- * How to launch a matmul of these dimensions. Splits K when the output alone
- * gives too few workgroups to fill the device (X·Xᵀ: 200×200 outputs, K = 57,600),
- * with each split long enough to be worth its partial sums.
+ * How to launch a matmul of these dimensions on this kind of adapter. Splits
+ * K when the output alone gives too few workgroups to fill the device (X·Xᵀ:
+ * 200×200 outputs, K = 57,600), with each split long enough to be worth its
+ * partial sums. Blocks shrink to the output for small M or N.
  */
-export function planMatmul({ batch, m, n, k, transA = false, transB = false }: MatmulDims): MatmulPlan {
-  const gx = Math.ceil(n / TILE_N);
-  const gy = Math.ceil(m / TILE_M);
+export function planMatmul({ batch, m, n, k, transA = false, transB = false }: MatmulDims, kind: AdapterKind = 'gpu'): MatmulPlan {
+  const vec4 = k % 4 === 0 && (!transA || m % 4 === 0) && (transB || n % 4 === 0);
+  const target = VEC4_PLAN[kind];
+  const tm = vec4 ? Math.min(target.tm, 4 * Math.ceil(m / 4)) : TM;
+  const tn4 = vec4 ? Math.min(target.tn4, Math.ceil(n / 4)) : TN4;
+  const gx = Math.ceil(n / (WG_X * tn4 * 4));
+  const gy = Math.ceil(m / (WG_Y * tm));
   const tiles = batch * gx * gy;
   let splits = 1;
-  if (tiles > 0 && tiles < TARGET_WORKGROUPS && k >= 2 * MIN_CHUNK) {
-    splits = Math.min(Math.floor(k / MIN_CHUNK), Math.ceil(TARGET_WORKGROUPS / tiles), Math.floor(MAX_GROUPS_PER_DIM / batch));
+  if (tiles > 0 && tiles < target.targetWorkgroups && k >= 2 * MIN_CHUNK) {
+    splits = Math.min(Math.floor(k / MIN_CHUNK), Math.ceil(target.targetWorkgroups / tiles), Math.floor(MAX_GROUPS_PER_DIM / batch));
     splits = Math.max(1, splits);
   }
   // Whole steps of 4 k for the vec4 kernel; then recount so that no split is empty.
   const chunk = Math.max(4, 4 * Math.ceil(k / splits / 4));
   splits = Math.max(1, Math.ceil(k / chunk));
-  const vec4 = k % 4 === 0 && (!transA || m % 4 === 0) && (transB || n % 4 === 0);
-  return { groups: [gx, gy, batch * splits], splits, chunk, vec4 };
+  return { groups: [gx, gy, batch * splits], splits, chunk, vec4, tm, tn4 };
 }
 
 export interface MatmulArgs extends MatmulDims {
@@ -111,8 +128,8 @@ export interface MatmulArgs extends MatmulDims {
 /** out ([batch, m, n] contiguous) = op(a) · op(b). Records one or two dispatches. */
 export function matmul(a: Tensor, b: Tensor, out: Tensor, args: MatmulArgs): void {
   const { batch, m, n, k } = args;
-  const plan = planMatmul(args);
-  const kernel = matmulKernels[Number(plan.vec4)][Number(args.transA)][Number(args.transB)];
+  const plan = planMatmul(args, out.device.description.kind);
+  const kernel = matmulKernels[Number(plan.vec4)][Number(args.transA)][Number(args.transB)].with({ constants: { TM: plan.tm, TN4: plan.tn4 } });
   const params = (splits: number) => [m, n, k, batch, splits, plan.chunk, args.batchStrideA, args.batchStrideB];
   if (plan.splits === 1) {
     launch(out.device, kernel, { buffers: [a.range(), b.range(), out.range()], params: params(1), groups: plan.groups });

@@ -24,8 +24,8 @@ override WG_Z: u32 = 1;
 // A is stored [K, M] (else [M, K]); B is stored [N, K] (else [K, N]).
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
-// Rows, and column vec4s, of C per invocation; at most MAX_TM and MAX_TN4
-// (TM a multiple of 4 for matmul_vec4).
+// Rows, and column vec4s, of C per invocation: the scalar kernel at most
+// MAX_TM and MAX_TN4; matmul_vec4 TM 4, 8, 12 or 16 and TN4 1 to 4.
 override TM: u32 = 8;
 override TN4: u32 = 2;
 
@@ -111,9 +111,55 @@ fn matmul(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: 
 // C column and row = k offset (B); a block read along the other axis is
 // transposed once loaded. Edge groups of 4 rows/columns are clamped like the
 // scalar kernel's edges (M, N % 4 == 0 there, so a group is all in or all out).
+//
+// Up to 4×4 blocks (a 16×16 tile of C) per invocation, in named mat4x4f
+// accumulators behind `if` on the (specialised) tile size rather than an
+// array indexed in a loop, which Mesa keeps in memory: a 16×16 tile loads
+// 32 vec4 per 1,024 multiply-adds, half the loads per product of 8×8.
 
 @group(0) @binding(0) var<storage, read> a4: array<vec4f>;
 @group(0) @binding(1) var<storage, read> b4: array<vec4f>;
+
+// Block g (rows row0 + 4g..) of op(A) at k step kv.
+fn a_block(a_batch: u32, row0: u32, g: u32, kv: u32) -> mat4x4f {
+  let m4 = p.m / 4u;
+  let k4 = p.k / 4u;
+  if (TRANS_A) {
+    let at = a_batch + 4u * kv * m4 + min(row0 / 4u + g, m4 - 1u);
+    return mat4x4f(a4[at], a4[at + m4], a4[at + 2u * m4], a4[at + 3u * m4]);
+  }
+  let r = row0 + 4u * g;
+  let last = p.m - 1u;
+  return transpose(mat4x4f(
+    a4[a_batch + min(r, last) * k4 + kv], a4[a_batch + min(r + 1u, last) * k4 + kv],
+    a4[a_batch + min(r + 2u, last) * k4 + kv], a4[a_batch + min(r + 3u, last) * k4 + kv],
+  ));
+}
+
+// Block h (columns col0 + 4h..) of op(B) at k step kv.
+fn b_block(b_batch: u32, col0: u32, h: u32, kv: u32) -> mat4x4f {
+  let n4 = p.n / 4u;
+  let k4 = p.k / 4u;
+  if (TRANS_B) {
+    let c = col0 + 4u * h;
+    let last = p.n - 1u;
+    return mat4x4f(
+      b4[b_batch + min(c, last) * k4 + kv], b4[b_batch + min(c + 1u, last) * k4 + kv],
+      b4[b_batch + min(c + 2u, last) * k4 + kv], b4[b_batch + min(c + 3u, last) * k4 + kv],
+    );
+  }
+  let at = b_batch + 4u * kv * n4 + min(col0 / 4u + h, n4 - 1u);
+  return transpose(mat4x4f(b4[at], b4[at + n4], b4[at + 2u * n4], b4[at + 3u * n4]));
+}
+
+fn store_block(acc: mat4x4f, out_base: u32, row: u32, col: u32) {
+  for (var i = 0u; i < 4u; i++) {
+    if (row + i >= p.m) { return; }
+    for (var j = 0u; j < 4u; j++) {
+      if (col + j < p.n) { c[out_base + (row + i) * p.n + col + j] = acc[j][i]; }
+    }
+  }
+}
 
 @compute @workgroup_size(WG_X, WG_Y)
 fn matmul_vec4(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
@@ -122,66 +168,74 @@ fn matmul_vec4(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) 
   let batch = wid.z % p.batch;
   let split = wid.z / p.batch;
   if (row0 >= p.m || col0 >= p.n) { return; }
-  let m4 = p.m / 4u;
-  let n4 = p.n / 4u;
-  let k4 = p.k / 4u;
   let a_batch = batch * (p.batch_stride_a / 4u);
   let b_batch = batch * (p.batch_stride_b / 4u);
+  let rows = TM / 4u;
 
-  // The vec4 for load t of block g at step kv is a4[a_off[4g + t] + kv·a_step].
-  var a_off: array<u32, MAX_TM>;
-  for (var g = 0u; g < TM / 4u; g++) {
-    for (var t = 0u; t < 4u; t++) {
-      if (TRANS_A) {
-        a_off[4u * g + t] = a_batch + t * m4 + min(row0 / 4u + g, m4 - 1u);
-      } else {
-        a_off[4u * g + t] = a_batch + min(row0 + 4u * g + t, p.m - 1u) * k4;
-      }
-    }
-  }
-  let a_step = select(1u, 4u * m4, TRANS_A);
-  var b_off: array<u32, MAX_TN4 * 4u>;
-  for (var h = 0u; h < TN4; h++) {
-    for (var t = 0u; t < 4u; t++) {
-      if (TRANS_B) {
-        b_off[4u * h + t] = b_batch + min(col0 + 4u * h + t, p.n - 1u) * k4;
-      } else {
-        b_off[4u * h + t] = b_batch + t * n4 + min(col0 / 4u + h, n4 - 1u);
-      }
-    }
-  }
-  let b_step = select(4u * n4, 1u, TRANS_B);
-
-  var acc: array<mat4x4f, MAX_TM / 4u * MAX_TN4>;
+  var c00: mat4x4f; var c01: mat4x4f; var c02: mat4x4f; var c03: mat4x4f;
+  var c10: mat4x4f; var c11: mat4x4f; var c12: mat4x4f; var c13: mat4x4f;
+  var c20: mat4x4f; var c21: mat4x4f; var c22: mat4x4f; var c23: mat4x4f;
+  var c30: mat4x4f; var c31: mat4x4f; var c32: mat4x4f; var c33: mat4x4f;
   let kv_begin = split * p.chunk / 4u;
-  let kv_end = min(k4, kv_begin + p.chunk / 4u);
+  let kv_end = min(p.k / 4u, kv_begin + p.chunk / 4u);
   for (var kv = kv_begin; kv < kv_end; kv++) {
-    var a_blk: array<mat4x4f, MAX_TM / 4u>;
-    for (var g = 0u; g < TM / 4u; g++) {
-      let o = kv * a_step;
-      let blk = mat4x4f(a4[a_off[4u * g] + o], a4[a_off[4u * g + 1u] + o], a4[a_off[4u * g + 2u] + o], a4[a_off[4u * g + 3u] + o]);
-      if (TRANS_A) { a_blk[g] = blk; } else { a_blk[g] = transpose(blk); }
+    let b0 = b_block(b_batch, col0, 0u, kv);
+    var b1: mat4x4f; var b2: mat4x4f; var b3: mat4x4f;
+    if (TN4 > 1u) { b1 = b_block(b_batch, col0, 1u, kv); }
+    if (TN4 > 2u) { b2 = b_block(b_batch, col0, 2u, kv); }
+    if (TN4 > 3u) { b3 = b_block(b_batch, col0, 3u, kv); }
+    {
+      let a = a_block(a_batch, row0, 0u, kv);
+      c00 += a * b0;
+      if (TN4 > 1u) { c01 += a * b1; }
+      if (TN4 > 2u) { c02 += a * b2; }
+      if (TN4 > 3u) { c03 += a * b3; }
     }
-    for (var h = 0u; h < TN4; h++) {
-      let o = kv * b_step;
-      let blk = mat4x4f(b4[b_off[4u * h] + o], b4[b_off[4u * h + 1u] + o], b4[b_off[4u * h + 2u] + o], b4[b_off[4u * h + 3u] + o]);
-      var b_blk = blk;
-      if (!TRANS_B) { b_blk = transpose(blk); }
-      for (var g = 0u; g < TM / 4u; g++) {
-        acc[g * MAX_TN4 + h] += a_blk[g] * b_blk;
-      }
+    if (rows > 1u) {
+      let a = a_block(a_batch, row0, 1u, kv);
+      c10 += a * b0;
+      if (TN4 > 1u) { c11 += a * b1; }
+      if (TN4 > 2u) { c12 += a * b2; }
+      if (TN4 > 3u) { c13 += a * b3; }
+    }
+    if (rows > 2u) {
+      let a = a_block(a_batch, row0, 2u, kv);
+      c20 += a * b0;
+      if (TN4 > 1u) { c21 += a * b1; }
+      if (TN4 > 2u) { c22 += a * b2; }
+      if (TN4 > 3u) { c23 += a * b3; }
+    }
+    if (rows > 3u) {
+      let a = a_block(a_batch, row0, 3u, kv);
+      c30 += a * b0;
+      if (TN4 > 1u) { c31 += a * b1; }
+      if (TN4 > 2u) { c32 += a * b2; }
+      if (TN4 > 3u) { c33 += a * b3; }
     }
   }
 
   let out_base = (split * p.batch + batch) * p.m * p.n;
-  for (var i = 0u; i < TM; i++) {
-    let row = row0 + i;
-    if (row >= p.m) { break; }
-    for (var j = 0u; j < TN4 * 4u; j++) {
-      let col = col0 + j;
-      if (col >= p.n) { break; }
-      c[out_base + row * p.n + col] = acc[(i / 4u) * MAX_TN4 + j / 4u][j % 4u][i % 4u];
-    }
+  store_block(c00, out_base, row0, col0);
+  if (TN4 > 1u) { store_block(c01, out_base, row0, col0 + 4u); }
+  if (TN4 > 2u) { store_block(c02, out_base, row0, col0 + 8u); }
+  if (TN4 > 3u) { store_block(c03, out_base, row0, col0 + 12u); }
+  if (rows > 1u) {
+    store_block(c10, out_base, row0 + 4u, col0);
+    if (TN4 > 1u) { store_block(c11, out_base, row0 + 4u, col0 + 4u); }
+    if (TN4 > 2u) { store_block(c12, out_base, row0 + 4u, col0 + 8u); }
+    if (TN4 > 3u) { store_block(c13, out_base, row0 + 4u, col0 + 12u); }
+  }
+  if (rows > 2u) {
+    store_block(c20, out_base, row0 + 8u, col0);
+    if (TN4 > 1u) { store_block(c21, out_base, row0 + 8u, col0 + 4u); }
+    if (TN4 > 2u) { store_block(c22, out_base, row0 + 8u, col0 + 8u); }
+    if (TN4 > 3u) { store_block(c23, out_base, row0 + 8u, col0 + 12u); }
+  }
+  if (rows > 3u) {
+    store_block(c30, out_base, row0 + 12u, col0);
+    if (TN4 > 1u) { store_block(c31, out_base, row0 + 12u, col0 + 4u); }
+    if (TN4 > 2u) { store_block(c32, out_base, row0 + 12u, col0 + 8u); }
+    if (TN4 > 3u) { store_block(c33, out_base, row0 + 12u, col0 + 12u); }
   }
 }
 

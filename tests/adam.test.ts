@@ -58,6 +58,19 @@ test('construction keeps values, gives zeroed arena grads, and backward accumula
   disposeAll(params, opt);
 });
 
+test('backward adds into the arena in batches (8 + 3 leaves per dispatch): 11 odd-sized parameters, twice', async () => {
+  const d = await testDevice();
+  const sizes = [3, 35, 1, 351, 4, 8, 9, 17, 2, 64, 5];
+  const values = sizes.map((n) => asF32(r.uniform(n)));
+  const params = values.map((v) => Tensor.fromData(d, Float32Array.from(v), [v.length]).requireGrad().keep());
+  const opt = new Adam(params, hyper);
+  const loss = () => tidy(() => params.map((p) => ops.sum(ops.mul(p, p))).reduce((a, b) => ops.add(a, b)).backward());
+  loss();
+  loss();
+  for (const [i, p] of params.entries()) assertClose(await p.grad!.read(), values[i].map((x) => 4 * x), `q${i}.grad after two backward passes`);
+  disposeAll(params, opt);
+});
+
 test('6 steps match PyTorch Adam (L2 weight decay), one dispatch per step', async () => {
   const { d, params, values } = await makeParams();
   const opt = new Adam(params, hyper);

@@ -28,6 +28,20 @@ const conv2dCases: Conv2dCase[] = [
   { name: '17→11, several channel blocks each way', x: [1, 17, 5, 6], w: [11, 17, 3, 3], padding: [1, 1], maxChecks: 200 },
   // Wide enough to split the weight-gradient reduction into a few slices (the one-thread-per-weight second pass).
   { name: 'split weight-gradient reduction', x: [2, 2, 24, 40], w: [3, 2, 3, 3], padding: [1, 1], maxChecks: 60 },
+  // conv_vec4.wgsl 3×3 (padding 1, widths multiples of 4): partial channel blocks, a partial
+  // 8-pixel block, heights not a multiple of the 4-row block, sliced weight gradients, one-row maps.
+  { name: '3×3 fast path s1, 11 out channels, W 12, odd H', x: [2, 5, 7, 12], w: [11, 5, 3, 3], padding: [1, 1], maxChecks: 300 },
+  { name: '3×3 fast path s2, odd H', x: [2, 3, 9, 16], w: [10, 3, 3, 3], stride: [2, 2], padding: [1, 1], maxChecks: 300 },
+  { name: '3×3 fast path s2, W 8 → 4, 9 in channels', x: [3, 9, 6, 8], w: [8, 9, 3, 3], stride: [2, 2], padding: [1, 1], maxChecks: 300 },
+  { name: '3×3 fast path s2, W 24 → 12', x: [1, 2, 5, 24], w: [3, 2, 3, 3], stride: [2, 2], padding: [1, 1], maxChecks: 300 },
+  { name: '3×3 fast path, one-row map, one output channel', x: [1, 9, 1, 4], w: [1, 9, 3, 3], padding: [1, 1] },
+  { name: '3×3 fast path, no bias', x: [2, 4, 6, 8], w: [9, 4, 3, 3], padding: [1, 1], bias: false, maxChecks: 300 },
+  { name: '3×3 fast path, 17→19 channels at 16×16', x: [2, 17, 16, 16], w: [19, 17, 3, 3], padding: [1, 1], maxChecks: 120 },
+  // conv_vec4.wgsl 1×1 (H·W a multiple of 4): an odd number of pixel groups, partial
+  // channel blocks on both sides, several pixel blocks, a sliced weight gradient.
+  { name: '1×1 fast path, 13→5, 5 pixel groups', x: [2, 13, 5, 4], w: [5, 13, 1, 1] },
+  { name: '1×1 fast path, 20→17, two pixel blocks', x: [2, 20, 4, 12], w: [17, 20, 1, 1], maxChecks: 300 },
+  { name: '1×1 fast path, sliced weight gradient, no bias', x: [2, 3, 8, 8], w: [3, 3, 1, 1], bias: false },
 ];
 
 for (const c of conv2dCases) {

@@ -1,6 +1,9 @@
 import { test } from 'uvu';
-import { ops, type Tensor } from '../engine/index.ts';
-import { gradcheck, rng } from './helpers.ts';
+import { Tensor, ops } from '../engine/index.ts';
+import { gradcheck, rng, testDevice } from './helpers.ts';
+import * as K from '../kernels/elementwise.ts';
+import { blockBroadcast } from '../kernels/elementwise.ts';
+import * as assert from 'uvu/assert';
 
 const r = rng(11);
 
@@ -40,6 +43,9 @@ const binaryCases: [string, number[], number[]][] = [
   ['learnable scalar', [3, 7, 1, 9], [1]],
   ['both broadcast', [4, 1, 3], [1, 5, 1]],
   ['lower rank', [2, 3, 4], [4]],
+  ['scalar first', [1], [3, 4, 5]],
+  ['first operand per row', [3, 1], [3, 6]],
+  ['interleaved broadcast axes (no single block)', [5, 1, 4], [5, 3, 4]],
   ['1-pixel image', [1, 1, 1, 1], [1, 1, 1, 1]],
 ];
 const binaryOps: [string, (a: Tensor, b: Tensor) => Tensor, (a: number, b: number) => number][] = [
@@ -69,7 +75,7 @@ const unaryOps: [string, (x: Tensor) => Tensor, (x: number) => number][] = [
 ];
 
 for (const [name, fn, ref] of unaryOps) {
-  for (const shape of [[2, 3, 5, 7], [1, 1, 1, 1], [70001]]) {
+  for (const shape of [[2, 3, 5, 7], [1, 1, 1, 1], [7], [70001]]) {
     test(`${name} ${JSON.stringify(shape)}`, async () => {
       // Keep inputs off the kink at 0 (by > 1e-3) so the central difference is exact.
       const x = r.uniform(size(shape)).map((v) => (Math.abs(v) < 1e-3 ? 0.5 : v));
@@ -81,6 +87,43 @@ for (const [name, fn, ref] of unaryOps) {
 test('a tensor used twice gets both gradient contributions (x·x + x)', async () => {
   const shape = [3, 4];
   await gradcheck('reuse', [{ data: r.uniform(12), shape }], ([x]) => ops.add(ops.mul(x, x), x), ([a]) => a.map((v) => v * v + v));
+});
+
+test('blockBroadcast: a repeated contiguous block of axes reads (i / inner) % count, anything else is null', () => {
+  const cases: [number[], number[], { inner: number; count: number } | null][] = [
+    [[2, 5, 3, 3], [0, 1, 0, 0], { inner: 9, count: 5 }],
+    [[3, 7, 1, 9], [0, 0, 0, 0], { inner: 1, count: 1 }],
+    [[2, 3, 4], [0, 0, 1], { inner: 1, count: 4 }],
+    [[2, 3, 4], [0, 4, 1], { inner: 1, count: 12 }],
+    [[5, 3, 4], [4, 0, 1], null],
+    [[4, 5, 3], [0, 1, 0], { inner: 3, count: 5 }],
+    [[4, 1, 5], [5, 0, 1], { inner: 1, count: 20 }],
+  ];
+  for (const [shape, strides, expected] of cases) {
+    const got = blockBroadcast(shape, strides);
+    if (JSON.stringify(got) !== JSON.stringify(expected)) {
+      throw new Error(`blockBroadcast(${JSON.stringify(shape)}, ${JSON.stringify(strides)}) = ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
+    }
+  }
+});
+
+test('vec4 kernels write only the tensor: a 5-element view leaves the rest of its buffer alone', async () => {
+  const device = await testDevice();
+  for (const run of [
+    (dst: Tensor, src: Tensor) => K.accumulate(dst, src),
+    (dst: Tensor, src: Tensor) => K.unary('affine', src, dst, 2, 1),
+    (dst: Tensor, src: Tensor) => K.unaryBackward('relu', src, src, dst),
+    (dst: Tensor, src: Tensor) => K.binary('add', src, src, dst),
+    (dst: Tensor) => K.fill(dst, 3),
+  ]) {
+    const whole = Tensor.fromData(device, [1, 2, 3, 4, 5, 6, 7, 8], [8]);
+    const view = new Tensor(device, [5], whole.storage(), 0);
+    const src = Tensor.fromData(device, [1, 1, 1, 1, 1], [5]);
+    run(view, src);
+    const got = await whole.read();
+    assert.equal(Array.from(got.slice(5)), [6, 7, 8]);
+    [whole, view, src].forEach((t) => t.dispose());
+  }
 });
 
 test.run();

@@ -4,7 +4,7 @@
 import { record } from '../autograd.ts';
 import { ShapeError, formatShape } from '../errors.ts';
 import { Tensor, deviceOf, sameShape } from '../tensor.ts';
-import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, type ConvGeometry } from '../../kernels/conv2d.ts';
+import { biasGradFused, conv2dForward, conv2dInputGrad, conv2dWeightGrad, type ConvGeometry } from '../../kernels/conv2d.ts';
 import { sumAxes } from '../../kernels/reduce.ts';
 
 export interface Conv2dOptions {
@@ -58,14 +58,11 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, options: 
       dx = Tensor.empty(device, x.shape);
       conv2dInputGrad(g, weight, dx, geometry);
     }
-    let dw: Tensor | null = null;
-    if (weight.requiresGrad) {
-      dw = Tensor.empty(device, weight.shape);
-      conv2dWeightGrad(g, x, dw, geometry);
-    }
-    let db: Tensor | null = null;
-    if (bias?.requiresGrad) {
-      db = Tensor.empty(device, bias.shape);
+    const dw = weight.requiresGrad ? Tensor.empty(device, weight.shape) : null;
+    const db = bias?.requiresGrad ? Tensor.empty(device, bias.shape) : null;
+    const fused = dw !== null && biasGradFused(geometry);
+    if (dw) conv2dWeightGrad(g, x, dw, geometry, fused ? db : null);
+    if (db && !fused) {
       const g4 = sameShape(g.shape, out.shape) ? g : g.reshape(out.shape);
       sumAxes(g4, [0, 2, 3], db);
       if (g4 !== g) g4.dispose();

@@ -1,0 +1,208 @@
+// Launchers for kernels/conv_vec4.wgsl: the fast paths of conv2d (3×3 with
+// padding 1 and stride 1 or 2 on rows whose widths are multiples of 4; 1×1
+// on planes whose size is a multiple of 4). conv2d.ts routes a conv here when
+// `convVec4Applies`; the tile choices are pure functions of the shapes and
+// the adapter kind, exported for tests.
+
+import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
+import { Tensor } from '../engine/tensor.ts';
+import type { ConvGeometry } from './conv2d.ts';
+
+const source = wgsl(import.meta.url, 'conv_vec4.wgsl');
+/** Channels per forward invocation (two vec4 groups of packed weights); the packed channel count is a multiple of it. */
+const CHANNELS = 8;
+/** 3×3: output pixels per invocation along a row (two vec4 accumulators). */
+const PIXELS = 8;
+/** 3×3: output rows per forward invocation by stride (forward_rows in the WGSL); input rows per stride-2 input-gradient invocation. */
+const FORWARD_ROWS = { 1: 8, 2: 4 } as Record<number, number>;
+const INPUT_GRAD_S2_ROWS = 4;
+/** 1×1: vec4 pixel groups of the flattened plane per forward invocation. */
+const POINTWISE_GROUPS = 8;
+/** 1×1: input channels per weight-gradient invocation. */
+const POINTWISE_CHANNELS = 8;
+
+function kernel(entryPoint: string, bindings: Kernel['spec']['bindings']) {
+  return new Kernel({ name: `conv_vec4.${entryPoint}`, source, entryPoint, bindings, params: true, workgroupSize: [64] });
+}
+
+const packKernel = kernel('pack_weights', ['read', 'write']);
+const forward3x3Kernel = kernel('forward3x3', ['read', 'read', 'read', 'write']);
+const inputGrad3x3S2Kernel = kernel('input_grad3x3_s2', ['read', 'read', 'write']);
+const weightGrad3x3Kernel = kernel('weight_grad3x3', ['read', 'read', 'write', 'write']);
+const forward1x1Kernel = kernel('forward1x1', ['read', 'read', 'read', 'write']);
+const weightGrad1x1Kernel = kernel('weight_grad1x1', ['read', 'read', 'write', 'write']);
+const sumSplitsKernel = kernel('sum_splits', ['read', 'read', 'write', 'write']);
+
+function is3x3(g: ConvGeometry): boolean {
+  return (
+    g.kernelH === 3 && g.kernelW === 3 && g.padH === 1 && g.padW === 1 &&
+    g.strideH === g.strideW && (g.strideH === 1 || g.strideH === 2) &&
+    g.inW % 4 === 0 && g.outW % 4 === 0
+  );
+}
+
+function is1x1(g: ConvGeometry): boolean {
+  return g.kernelH === 1 && g.kernelW === 1 && g.padH === 0 && g.padW === 0 && g.strideH === 1 && g.strideW === 1 && (g.inH * g.inW) % 4 === 0;
+}
+
+/** Whether this conv runs on conv_vec4.wgsl (else conv2d.wgsl's general kernels). */
+export function convVec4Applies(g: ConvGeometry): boolean {
+  return is3x3(g) || is1x1(g);
+}
+
+/**
+ * Workgroup size: 64 (8 SIMD rows of llvmpipe's 8 lanes), smaller when the
+ * dispatch would otherwise be fewer than 4 workgroups: llvmpipe runs a
+ * workgroup on one thread, so a single workgroup leaves the other cores idle.
+ */
+export function workgroupFor(invocations: number): number {
+  for (const size of [64, 32, 16]) if (Math.ceil(invocations / size) >= 4) return size;
+  return 8;
+}
+
+function run(kernel: Kernel, device: Tensor['device'], buffers: Tensor[], params: number[], invocations: number, constants: Record<string, number> = {}) {
+  const size = workgroupFor(invocations);
+  launch(device, kernel.with({ workgroupSize: [size], constants }), {
+    buffers: buffers.map((t) => t.range()),
+    params,
+    groups: groups1d(invocations, size),
+  });
+}
+
+const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
+
+interface Sizes {
+  batch: number;
+  inChannels: number;
+  inH: number;
+  inW: number;
+  outChannels: number;
+  outH: number;
+  outW: number;
+}
+
+interface Layout {
+  invocations: number;
+  packed?: number;
+  blocksC?: number;
+  blocksH?: number;
+  blocksW?: number;
+  splits?: number;
+  rowsPerSplit?: number;
+  weights?: number;
+  taps?: number;
+}
+
+/** The Params struct of conv_vec4.wgsl, all 16 words. */
+function params(s: Sizes, l: Layout): number[] {
+  return [
+    s.batch, s.inChannels, s.inH, s.inW, s.outChannels, s.outH, s.outW, l.packed ?? 0,
+    l.invocations, l.blocksC ?? 0, l.blocksH ?? 0, l.blocksW ?? 0,
+    l.splits ?? 0, l.rowsPerSplit ?? 0, l.weights ?? 0, l.taps ?? 0,
+  ];
+}
+
+/** The weights repacked as [K][taps][G] for the forward (K = C, G = O↑8) or the input gradient (K = O, G = C↑8, flipped). */
+function packWeights(w: Tensor, g: ConvGeometry, forInputGrad: boolean): Tensor {
+  const taps = g.kernelH * g.kernelW;
+  const [k, packed] = forInputGrad ? [g.outChannels, roundUp(g.inChannels, CHANNELS)] : [g.inChannels, roundUp(g.outChannels, CHANNELS)];
+  const out = Tensor.empty(w.device, [k * taps * packed]);
+  const invocations = out.size;
+  run(packKernel, w.device, [w, out], params(g, { packed, invocations, taps }), invocations, { INPUT_GRAD: Number(forInputGrad) });
+  return out;
+}
+
+/** The forward kernel on these sizes (3×3: `stride`; 1×1: stride 1), with weights already packed. */
+function forwardOn(x: Tensor, packed: Tensor, bias: Tensor | null, y: Tensor, s: Sizes, taps: number, stride: number): void {
+  const blocksC = Math.ceil(s.outChannels / CHANNELS);
+  const layout = { packed: blocksC * CHANNELS, blocksC };
+  const constants = { STRIDE: stride, HAS_BIAS: Number(bias !== null) };
+  // Without a bias the binding still needs a buffer; the kernel never reads it.
+  const buffers = [x, packed, bias ?? packed, y];
+  if (taps === 9) {
+    const blocksH = Math.ceil(s.outH / FORWARD_ROWS[stride]);
+    const blocksW = Math.ceil(s.outW / PIXELS);
+    const invocations = s.batch * blocksC * blocksH * blocksW;
+    run(forward3x3Kernel, x.device, buffers, params(s, { ...layout, invocations, blocksH, blocksW }), invocations, constants);
+  } else {
+    const blocksW = Math.ceil((s.outH * s.outW) / 4 / POINTWISE_GROUPS);
+    const invocations = s.batch * blocksC * blocksW;
+    run(forward1x1Kernel, x.device, buffers, params(s, { ...layout, invocations, blocksW }), invocations, constants);
+  }
+}
+
+/** y = conv2d(x, w) + bias. */
+export function convVec4Forward(x: Tensor, w: Tensor, bias: Tensor | null, y: Tensor, g: ConvGeometry): void {
+  const packed = packWeights(w, g, false);
+  forwardOn(x, packed, bias, y, g, g.kernelH * g.kernelW, g.strideH);
+  packed.dispose();
+}
+
+/** dx given dy: for stride 1 the forward kernel on dy with the flipped, transposed kernel. */
+export function convVec4InputGrad(dy: Tensor, w: Tensor, dx: Tensor, g: ConvGeometry): void {
+  const packed = packWeights(w, g, true);
+  if (g.strideH === 1) {
+    const sizes = { batch: g.batch, inChannels: g.outChannels, inH: g.outH, inW: g.outW, outChannels: g.inChannels, outH: g.inH, outW: g.inW };
+    forwardOn(dy, packed, null, dx, sizes, g.kernelH * g.kernelW, 1);
+  } else {
+    const blocksC = Math.ceil(g.inChannels / CHANNELS);
+    const blocksH = Math.ceil(g.inH / INPUT_GRAD_S2_ROWS);
+    const blocksW = Math.ceil(g.inW / PIXELS);
+    const invocations = g.batch * blocksC * blocksH * blocksW;
+    const layout = { packed: blocksC * CHANNELS, invocations, blocksC, blocksH, blocksW };
+    run(inputGrad3x3S2Kernel, dy.device, [dy, packed, dx], params(g, layout), invocations);
+  }
+  packed.dispose();
+}
+
+/**
+ * Weight-gradient invocations to aim for: a CPU adapter wants few (each
+ * slice of the reduction costs its partial sums and a second pass), a GPU
+ * many. Fewer steps per slice than MIN_STEPS are never worth a slice.
+ */
+const WEIGHT_GRAD_INVOCATIONS = { cpu: 128, gpu: 16384 } as const;
+const MIN_STEPS = 4;
+
+/**
+ * How the weight gradient's reduction (3×3: the N·Ho output rows; 1×1: the
+ * pairs of pixel groups) is sliced, for `blocks` channel-block invocations per slice.
+ */
+export function weightGradSlices(steps: number, blocks: number, target: number): { splits: number; stepsPerSplit: number } {
+  let splits = Math.max(1, Math.min(Math.ceil(target / blocks), Math.floor(steps / MIN_STEPS)));
+  const stepsPerSplit = Math.ceil(steps / splits);
+  splits = Math.ceil(steps / stepsPerSplit);
+  return { splits, stepsPerSplit };
+}
+
+/** Output-channel quads and input channels per weight-gradient invocation (OQ and, for 3×3, CB in the WGSL). */
+export function weightGradBlock(g: ConvGeometry): { quads: number; channels: number } {
+  const quads = Math.min(4, Math.ceil(g.outChannels / 4));
+  return { quads, channels: g.kernelH === 1 ? POINTWISE_CHANNELS : Math.min(2, g.inChannels) };
+}
+
+/** dw (and db, when given) from dy and x. */
+export function convVec4WeightGrad(dy: Tensor, x: Tensor, dw: Tensor, db: Tensor | null, g: ConvGeometry): void {
+  const device = dy.device;
+  const pointwise = g.kernelH === 1;
+  const { quads, channels } = weightGradBlock(g);
+  const blocksO = Math.ceil(g.outChannels / (4 * quads));
+  const blocksC = Math.ceil(g.inChannels / channels);
+  const steps = pointwise ? g.batch * Math.ceil((g.outH * g.outW) / 8) : g.batch * g.outH;
+  const { splits, stepsPerSplit } = weightGradSlices(steps, blocksO * blocksC, WEIGHT_GRAD_INVOCATIONS[device.description.kind]);
+  const invocations = splits * blocksO * blocksC;
+  const weights = dw.size;
+  const partial = splits === 1 ? dw : Tensor.empty(device, [weights * splits]);
+  // Without a bias gradient the binding still needs a buffer of its own (two writable bindings may not alias).
+  const biasPartial = db && splits === 1 ? db : Tensor.empty(device, [db ? g.outChannels * splits : 4]);
+  const p = params(g, { invocations, blocksC: blocksO, blocksW: blocksC, splits, rowsPerSplit: stepsPerSplit, weights });
+  const constants = { STRIDE: g.strideH, HAS_BIAS: Number(db !== null), OQ: quads, CB: pointwise ? 1 : channels };
+  run(pointwise ? weightGrad1x1Kernel : weightGrad3x3Kernel, device, [dy, x, partial, biasPartial], p, invocations, constants);
+  if (splits > 1) {
+    const total = weights + (db ? g.outChannels : 0);
+    const scratch = db ? null : Tensor.empty(device, [4]);
+    run(sumSplitsKernel, device, [partial, biasPartial, dw, db ?? scratch!], [...p.slice(0, 8), total, ...p.slice(9)], total);
+    scratch?.dispose();
+    partial.dispose();
+  }
+  if (biasPartial !== db) biasPartial.dispose();
+}
