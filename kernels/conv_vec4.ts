@@ -13,9 +13,8 @@ const source = wgsl(import.meta.url, 'conv_vec4.wgsl');
 const CHANNELS = 8;
 /** 3×3: output pixels per invocation along a row (two vec4 accumulators). */
 const PIXELS = 8;
-/** 3×3: output rows per forward invocation by stride (forward_rows in the WGSL); input rows per stride-2 input-gradient invocation. */
-const FORWARD_ROWS = { 1: 8, 2: 4 } as Record<number, number>;
-const INPUT_GRAD_S2_ROWS = 4;
+/** 3×3: output rows per forward invocation, and input rows per stride-2 input-gradient invocation. */
+const ROWS = 8;
 /** 1×1: vec4 pixel groups of the flattened plane per forward invocation. */
 const POINTWISE_GROUPS = 8;
 /** 1×1: input channels per weight-gradient invocation. */
@@ -107,8 +106,8 @@ function packWeights(w: Tensor, g: ConvGeometry, forInputGrad: boolean): Tensor 
   const taps = g.kernelH * g.kernelW;
   const [k, packed] = forInputGrad ? [g.outChannels, roundUp(g.inChannels, CHANNELS)] : [g.inChannels, roundUp(g.outChannels, CHANNELS)];
   const out = Tensor.empty(w.device, [k * taps * packed]);
-  const invocations = out.size;
-  run(packKernel, w.device, [w, out], params(g, { packed, invocations, taps }), invocations, { INPUT_GRAD: Number(forInputGrad) });
+  const rows = k * taps;
+  run(packKernel, w.device, [w, out], params(g, { packed, invocations: rows, taps }), rows, { INPUT_GRAD: Number(forInputGrad) });
   return out;
 }
 
@@ -120,7 +119,7 @@ function forwardOn(x: Tensor, packed: Tensor, bias: Tensor | null, y: Tensor, s:
   // Without a bias the binding still needs a buffer; the kernel never reads it.
   const buffers = [x, packed, bias ?? packed, y];
   if (taps === 9) {
-    const blocksH = Math.ceil(s.outH / FORWARD_ROWS[stride]);
+    const blocksH = Math.ceil(s.outH / ROWS);
     const blocksW = Math.ceil(s.outW / PIXELS);
     const invocations = s.batch * blocksC * blocksH * blocksW;
     run(forward3x3Kernel, x.device, buffers, params(s, { ...layout, invocations, blocksH, blocksW }), invocations, constants);
@@ -146,7 +145,7 @@ export function convVec4InputGrad(dy: Tensor, w: Tensor, dx: Tensor, g: ConvGeom
     forwardOn(dy, packed, null, dx, sizes, g.kernelH * g.kernelW, 1);
   } else {
     const blocksC = Math.ceil(g.inChannels / CHANNELS);
-    const blocksH = Math.ceil(g.inH / INPUT_GRAD_S2_ROWS);
+    const blocksH = Math.ceil(g.inH / ROWS);
     const blocksW = Math.ceil(g.inW / PIXELS);
     const invocations = g.batch * blocksC * blocksH * blocksW;
     const layout = { packed: blocksC * CHANNELS, invocations, blocksC, blocksH, blocksW };
@@ -177,7 +176,7 @@ export function weightGradSlices(steps: number, blocks: number, target: number):
 /** Output-channel quads and input channels per weight-gradient invocation (OQ and, for 3×3, CB in the WGSL). */
 export function weightGradBlock(g: ConvGeometry): { quads: number; channels: number } {
   const quads = Math.min(4, Math.ceil(g.outChannels / 4));
-  return { quads, channels: g.kernelH === 1 ? POINTWISE_CHANNELS : Math.min(2, g.inChannels) };
+  return { quads, channels: g.kernelH === 1 ? POINTWISE_CHANNELS : Math.min(4, g.inChannels) };
 }
 
 /** dw (and db, when given) from dy and x. */

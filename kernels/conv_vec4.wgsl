@@ -16,7 +16,7 @@
 // - the weights are first repacked (pack_weights, a tiny dispatch) so that
 //   the weights of 8 consecutive output channels for one (channel, tap) are
 //   two aligned vec4s;
-// - blocks are large (4 rows × 8 pixels × 8 channels in the 3×3 forward) and
+// - blocks are large (8 rows × 8 pixels × 8 channels in the 3×3 forward) and
 //   every accumulator takes several products per write.
 // That is ~4× fewer loads per multiply-add than conv2d.wgsl; the vec4
 // accumulators stay named struct members (Mesa keeps indexed arrays in
@@ -43,7 +43,7 @@ override HAS_BIAS: bool = true;
 override INPUT_GRAD: bool = false;
 // weight_grad: output-channel quads (1..4) and input channels (1..4) per invocation.
 override OQ: u32 = 4u;
-override CB: u32 = 2u;
+override CB: u32 = 4u;
 
 struct Params {
   batch: u32,
@@ -62,7 +62,8 @@ struct Params {
   blocks_c: u32,
   blocks_h: u32,
   blocks_w: u32,
-  // weight_grad: slices of the N·Ho row range, and rows per slice.
+  // weight_grad: slices of the reduction (3×3: the N·Ho output rows; 1×1: the
+  // pairs of pixel groups), and rows (pairs) per slice.
   splits: u32,
   rows_per_split: u32,
   // sum_splits: weight-gradient elements O·C·taps (bias gradient elements follow).
@@ -75,7 +76,7 @@ fn invocation_index(lid: u32, wid: vec3u, nwg: vec3u) -> u32 {
   return (wid.x + wid.y * nwg.x) * WG_X + lid;
 }
 
-// 8 channels × 4 pixels (or, in weight_grad, 9 taps × 4 pixel lanes).
+// 8 channels × 4 pixels (weight_grad1x1: 8 input channels × an output-channel quad).
 struct Acc8 { c0: vec4f, c1: vec4f, c2: vec4f, c3: vec4f, c4: vec4f, c5: vec4f, c6: vec4f, c7: vec4f }
 // Consecutive aligned vec4 groups of one row; v4 only with stride 2.
 struct Window { v0: vec4f, v1: vec4f, v2: vec4f, v3: vec4f, v4: vec4f }
@@ -120,35 +121,42 @@ fn shifted(w: Window) -> Shifted {
 // ---- pack_weights ----------------------------------------------------------
 // forward: packed[(c·T + tap)·G + o] = w[o,c,tap];
 // input_grad: packed[(o·T + tap)·G + c] = w[o,c,T−1−tap], T = taps.
+// Invocation r = k·T + tap writes packed row r (G values, as vec4s): one
+// division per row rather than three per element.
 
 @group(0) @binding(0) var<storage, read> pk_w: array<f32>;
-@group(0) @binding(1) var<storage, read_write> pk_out: array<f32>;
+@group(0) @binding(1) var<storage, read_write> pk_out: array<vec4f>;
 @group(0) @binding(2) var<uniform> pkp: Params;
+
+fn packed_value(k: u32, tap: u32, g: u32) -> f32 {
+  if (INPUT_GRAD) {
+    if (g >= pkp.in_channels) { return 0.0; }
+    return pk_w[(k * pkp.in_channels + g) * pkp.taps + pkp.taps - 1u - tap];
+  }
+  if (g >= pkp.out_channels) { return 0.0; }
+  return pk_w[(g * pkp.in_channels + k) * pkp.taps + tap];
+}
 
 @compute @workgroup_size(WG_X)
 fn pack_weights(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = invocation_index(lid, wid, nwg);
-  if (i >= pkp.invocations) { return; }
-  let g = i % pkp.packed;
-  let rest = i / pkp.packed;
-  let tap = rest % pkp.taps;
-  let k = rest / pkp.taps;
-  var value = 0.0;
-  if (INPUT_GRAD) {
-    if (g < pkp.in_channels) { value = pk_w[(k * pkp.in_channels + g) * pkp.taps + pkp.taps - 1u - tap]; }
-  } else {
-    if (g < pkp.out_channels) { value = pk_w[(g * pkp.in_channels + k) * pkp.taps + tap]; }
+  let r = invocation_index(lid, wid, nwg);
+  if (r >= pkp.invocations) { return; }
+  let tap = r % pkp.taps;
+  let k = r / pkp.taps;
+  let groups = pkp.packed / 4u;
+  for (var q = 0u; q < groups; q++) {
+    let g = 4u * q;
+    pk_out[r * groups + q] = vec4f(packed_value(k, tap, g), packed_value(k, tap, g + 1u), packed_value(k, tap, g + 2u), packed_value(k, tap, g + 3u));
   }
-  pk_out[i] = value;
 }
 
 // ---- forward3x3: y = conv(x, w) + b (and the stride-1 input gradient) -------
 // Invocation t = ((n·blocks_c + ob)·blocks_h + hb)·blocks_w + wb owns output
-// channels 8·ob.. of R rows R·hb.. (R = 8 at stride 1, 4 at stride 2) and
-// pixels 8·wb..8·wb+7. Per input channel it loads the 3 kernel rows' weights
-// (18 vec4) and the windows of the 10 (stride 2: 9) input rows the output rows
-// read, each once, for 1,152 (576) vec4 multiply-adds. On llvmpipe 4 rows
-// measured ~15% faster than 2, and 8 ~10% faster than 4.
+// channels 8·ob.. of the 8 rows 8·hb.. and pixels 8·wb..8·wb+7. Per input
+// channel it loads the 3 kernel rows' weights (18 vec4) and the windows of the
+// 10 (stride 2: 17) input rows the output rows read, each once, for 1,152
+// vec4 multiply-adds. On llvmpipe 4 rows measured ~15% faster than 2, and 8
+// ~10% faster than 4 at stride 1 (the same at stride 2).
 
 @group(0) @binding(0) var<storage, read> fw_x: array<vec4f>;
 @group(0) @binding(1) var<storage, read> fw_w: array<vec4f>;
@@ -182,9 +190,6 @@ fn forward_taps(c: u32, ky: u32, g0: u32, groups: u32) -> Taps {
   let base = (c * 9u + ky * 3u) * groups + g0;
   return Taps(fw_w[base], fw_w[base + 1u], fw_w[base + groups], fw_w[base + groups + 1u], fw_w[base + 2u * groups], fw_w[base + 2u * groups + 1u]);
 }
-
-// Output rows per invocation: 8 at stride 1 (10 windows feed 8 rows), 4 at stride 2 (9 windows).
-fn forward_rows() -> u32 { return select(4u, 8u, STRIDE == 1u); }
 
 fn forward_row(a: ptr<function, Acc8>, b: ptr<function, Acc8>, s: Shifted, t: Taps) {
   mac8(a, t.t0lo, t.t0hi, s.a0);
@@ -221,7 +226,7 @@ fn forward3x3(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
   rest = rest / fp.blocks_h;
   let ob = rest % fp.blocks_c;
   let n = rest / fp.blocks_c;
-  let ho0 = hb * forward_rows();
+  let ho0 = hb * 8u;
   let wo0 = wb * 8u;
   let groups = fp.packed / 4u;
   let g0 = 2u * ob;
@@ -237,7 +242,7 @@ fn forward3x3(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
     let k2 = forward_taps(c, 2u, g0, groups);
     // Output row r reads window STRIDE·r + ky (input row STRIDE·(ho0 + r) + ky − 1) with kernel row ky.
     let hi = i32(ho0 * STRIDE) - 1;
-    let w0 = shifted(forward_window(x_plane, hi, start));
+    let w0 = shifted(forward_window(x_plane, hi + 0, start));
     let w1 = shifted(forward_window(x_plane, hi + 1, start));
     let w2 = shifted(forward_window(x_plane, hi + 2, start));
     let w3 = shifted(forward_window(x_plane, hi + 3, start));
@@ -246,8 +251,8 @@ fn forward3x3(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
     let w6 = shifted(forward_window(x_plane, hi + 6, start));
     let w7 = shifted(forward_window(x_plane, hi + 7, start));
     let w8 = shifted(forward_window(x_plane, hi + 8, start));
+    let w9 = shifted(forward_window(x_plane, hi + 9, start));
     if (STRIDE == 1u) {
-      let w9 = shifted(forward_window(x_plane, hi + 9, start));
       forward_row(&a0, &b0, w0, k0); forward_row(&a0, &b0, w1, k1); forward_row(&a0, &b0, w2, k2);
       forward_row(&a1, &b1, w1, k0); forward_row(&a1, &b1, w2, k1); forward_row(&a1, &b1, w3, k2);
       forward_row(&a2, &b2, w2, k0); forward_row(&a2, &b2, w3, k1); forward_row(&a2, &b2, w4, k2);
@@ -257,10 +262,21 @@ fn forward3x3(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
       forward_row(&a6, &b6, w6, k0); forward_row(&a6, &b6, w7, k1); forward_row(&a6, &b6, w8, k2);
       forward_row(&a7, &b7, w7, k0); forward_row(&a7, &b7, w8, k1); forward_row(&a7, &b7, w9, k2);
     } else {
+      let w10 = shifted(forward_window(x_plane, hi + 10, start));
+      let w11 = shifted(forward_window(x_plane, hi + 11, start));
+      let w12 = shifted(forward_window(x_plane, hi + 12, start));
+      let w13 = shifted(forward_window(x_plane, hi + 13, start));
+      let w14 = shifted(forward_window(x_plane, hi + 14, start));
+      let w15 = shifted(forward_window(x_plane, hi + 15, start));
+      let w16 = shifted(forward_window(x_plane, hi + 16, start));
       forward_row(&a0, &b0, w0, k0); forward_row(&a0, &b0, w1, k1); forward_row(&a0, &b0, w2, k2);
       forward_row(&a1, &b1, w2, k0); forward_row(&a1, &b1, w3, k1); forward_row(&a1, &b1, w4, k2);
       forward_row(&a2, &b2, w4, k0); forward_row(&a2, &b2, w5, k1); forward_row(&a2, &b2, w6, k2);
       forward_row(&a3, &b3, w6, k0); forward_row(&a3, &b3, w7, k1); forward_row(&a3, &b3, w8, k2);
+      forward_row(&a4, &b4, w8, k0); forward_row(&a4, &b4, w9, k1); forward_row(&a4, &b4, w10, k2);
+      forward_row(&a5, &b5, w10, k0); forward_row(&a5, &b5, w11, k1); forward_row(&a5, &b5, w12, k2);
+      forward_row(&a6, &b6, w12, k0); forward_row(&a6, &b6, w13, k1); forward_row(&a6, &b6, w14, k2);
+      forward_row(&a7, &b7, w14, k0); forward_row(&a7, &b7, w15, k1); forward_row(&a7, &b7, w16, k2);
     }
   }
   let o0 = 8u * ob;
@@ -272,29 +288,27 @@ fn forward3x3(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
   forward_store(b2, n, o0, ho0 + 2u, wo0 + 4u);
   forward_store(a3, n, o0, ho0 + 3u, wo0);
   forward_store(b3, n, o0, ho0 + 3u, wo0 + 4u);
-  if (STRIDE == 1u) {
-    forward_store(a4, n, o0, ho0 + 4u, wo0);
-    forward_store(b4, n, o0, ho0 + 4u, wo0 + 4u);
-    forward_store(a5, n, o0, ho0 + 5u, wo0);
-    forward_store(b5, n, o0, ho0 + 5u, wo0 + 4u);
-    forward_store(a6, n, o0, ho0 + 6u, wo0);
-    forward_store(b6, n, o0, ho0 + 6u, wo0 + 4u);
-    forward_store(a7, n, o0, ho0 + 7u, wo0);
-    forward_store(b7, n, o0, ho0 + 7u, wo0 + 4u);
-  }
+  forward_store(a4, n, o0, ho0 + 4u, wo0);
+  forward_store(b4, n, o0, ho0 + 4u, wo0 + 4u);
+  forward_store(a5, n, o0, ho0 + 5u, wo0);
+  forward_store(b5, n, o0, ho0 + 5u, wo0 + 4u);
+  forward_store(a6, n, o0, ho0 + 6u, wo0);
+  forward_store(b6, n, o0, ho0 + 6u, wo0 + 4u);
+  forward_store(a7, n, o0, ho0 + 7u, wo0);
+  forward_store(b7, n, o0, ho0 + 7u, wo0 + 4u);
 }
 
 // ---- input_grad3x3_s2: dx for stride 2 ----------------------------------------
 // dx[h, w] = Σ dy[ho, wo]·w[ky, kx] over h = 2·ho + ky − 1, w = 2·wo + kx − 1.
 // Invocation t = ((n·blocks_c + cb)·blocks_h + hb)·blocks_w + wb owns input
-// channels 8·cb.., the 4 rows 4·hb.. and pixels w0 = 8·wb..+7. Even rows
-// 4·hb + 2j take kernel row 1 from dy row 2·hb + j; odd rows 4·hb + 2j + 1
-// take kernel row 2 from dy row 2·hb + j and row 0 from dy row 2·hb + j + 1.
+// channels 8·cb.., the 8 rows 8·hb.. and pixels w0 = 8·wb..+7. Even rows
+// 8·hb + 2j take kernel row 1 from dy row 4·hb + j; odd rows 8·hb + 2j + 1
+// take kernel row 2 from dy row 4·hb + j and row 0 from dy row 4·hb + j + 1.
 // Along a row, even pixels w0 + 2m take kx = 1 (dy pixel 4·wb + m) and odd
 // pixels w0 + 2m + 1 take kx = 0 (dy pixel 4·wb + m + 1) and kx = 2 (4·wb + m),
 // kept as separate accumulators so that every lane of every multiply-add is a
-// real term. Per output channel: 18 weight and 6 dy vec4 loads for 120 vec4
-// multiply-adds. Requires out_w % 4 = 0 (then in_w is 2·out_w or one less).
+// real term. Per output channel: 18 weight and 10 dy vec4 loads for 240 vec4
+// multiply-adds (8 rows measured ~1.25× faster than 4: the weights dominate). Requires out_w % 4 = 0 (then in_w is 2·out_w or one less).
 // Weights: the input_grad packing (flipped), so tap (ky, kx) sits at 8 − 3·ky − kx.
 
 @group(0) @binding(0) var<storage, read> ig_dy: array<vec4f>;
@@ -357,34 +371,50 @@ fn input_grad3x3_s2(@builtin(local_invocation_index) lid: u32, @builtin(workgrou
   let cg = 2u * cb;
   let dy_plane = igp.out_h * igp.out_w / 4u;
 
-  var even0: Acc8; var odd0: Acc8; var even1: Acc8; var odd1: Acc8;
-  var even2: Acc8; var odd2: Acc8; var even3: Acc8; var odd3: Acc8;
+  var even0: Acc8; var odd0: Acc8; var even1: Acc8; var odd1: Acc8; var even2: Acc8; var odd2: Acc8; var even3: Acc8; var odd3: Acc8;
+  var even4: Acc8; var odd4: Acc8; var even5: Acc8; var odd5: Acc8; var even6: Acc8; var odd6: Acc8; var even7: Acc8; var odd7: Acc8;
   for (var o = 0u; o < igp.out_channels; o++) {
     let plane = (n * igp.out_channels + o) * dy_plane;
     let k0 = input_grad_taps(o, 0u, cg);
     let k1 = input_grad_taps(o, 1u, cg);
     let k2 = input_grad_taps(o, 2u, cg);
-    let u0 = dy_pair(plane, 2u * hb, wb);
-    let u1 = dy_pair(plane, 2u * hb + 1u, wb);
-    let u2 = dy_pair(plane, 2u * hb + 2u, wb);
+    let u0 = dy_pair(plane, 4u * hb + 0u, wb);
+    let u1 = dy_pair(plane, 4u * hb + 1u, wb);
+    let u2 = dy_pair(plane, 4u * hb + 2u, wb);
+    let u3 = dy_pair(plane, 4u * hb + 3u, wb);
+    let u4 = dy_pair(plane, 4u * hb + 4u, wb);
     input_grad_row(&even0, &odd0, k1, u0);
     input_grad_row(&even1, &odd1, k2, u0);
     input_grad_row(&even1, &odd1, k0, u1);
     input_grad_row(&even2, &odd2, k1, u1);
     input_grad_row(&even3, &odd3, k2, u1);
     input_grad_row(&even3, &odd3, k0, u2);
+    input_grad_row(&even4, &odd4, k1, u2);
+    input_grad_row(&even5, &odd5, k2, u2);
+    input_grad_row(&even5, &odd5, k0, u3);
+    input_grad_row(&even6, &odd6, k1, u3);
+    input_grad_row(&even7, &odd7, k2, u3);
+    input_grad_row(&even7, &odd7, k0, u4);
   }
   let c0 = 8u * cb;
   let w0 = 8u * wb;
-  let h0 = 4u * hb;
-  input_grad_store(even0, n, c0, h0, w0);
-  input_grad_store(odd0, n, c0, h0, w0 + 1u);
+  let h0 = 8u * hb;
+  input_grad_store(even0, n, c0, h0 + 0u, w0);
+  input_grad_store(odd0, n, c0, h0 + 0u, w0 + 1u);
   input_grad_store(even1, n, c0, h0 + 1u, w0);
   input_grad_store(odd1, n, c0, h0 + 1u, w0 + 1u);
   input_grad_store(even2, n, c0, h0 + 2u, w0);
   input_grad_store(odd2, n, c0, h0 + 2u, w0 + 1u);
   input_grad_store(even3, n, c0, h0 + 3u, w0);
   input_grad_store(odd3, n, c0, h0 + 3u, w0 + 1u);
+  input_grad_store(even4, n, c0, h0 + 4u, w0);
+  input_grad_store(odd4, n, c0, h0 + 4u, w0 + 1u);
+  input_grad_store(even5, n, c0, h0 + 5u, w0);
+  input_grad_store(odd5, n, c0, h0 + 5u, w0 + 1u);
+  input_grad_store(even6, n, c0, h0 + 6u, w0);
+  input_grad_store(odd6, n, c0, h0 + 6u, w0 + 1u);
+  input_grad_store(even7, n, c0, h0 + 7u, w0);
+  input_grad_store(odd7, n, c0, h0 + 7u, w0 + 1u);
 }
 
 // ---- weight_grad3x3: dw[o,c,ky,kx] = Σ_{n,ho,wo} dy[n,o,ho,wo]·x[n,c,S·ho+ky−1,S·wo+kx−1] ----
@@ -400,7 +430,8 @@ fn input_grad3x3_s2(@builtin(local_invocation_index) lid: u32, @builtin(workgrou
 // Loads are what cost on llvmpipe, and a loop-carried variable costs a masked
 // store per write, so each accumulator takes 8 pixels' products per write and
 // the block is as large as helps: 4 quads × 2 channels measured ~1.6× faster
-// than 8 output channels × 1 input channel with vec4-over-pixel accumulators.
+// than 8 output channels × 1 input channel with vec4-over-pixel accumulators,
+// and 4 quads × 4 channels another ~13% over LMFN's training step.
 
 
 @group(0) @binding(0) var<storage, read> wg_dy: array<vec4f>;

@@ -24,12 +24,12 @@ export const TILE_N = WG_X * TN4 * 4;
 
 /**
  * The vec4 kernel's blocks and split-K target by adapter kind. On a CPU
- * adapter loads are what cost, so 16×16 blocks (half the loads per product
- * of 8×8: 1024³ in ~0.6× the time on llvmpipe) and a handful of workgroups
+ * adapter loads are what cost, so 16×32 blocks (3/8 of the loads per product
+ * of 8×8: 1024³ in ~0.5× the time on llvmpipe) and a handful of workgroups
  * is enough to fill the cores; a GPU wants many workgroups of small blocks.
  */
 const VEC4_PLAN = {
-  cpu: { tm: 16, tn4: 4, targetWorkgroups: 8 },
+  cpu: { tm: 16, tn4: 8, targetWorkgroups: 8 },
   gpu: { tm: 8, tn4: 2, targetWorkgroups: 256 },
 } as const;
 export type AdapterKind = keyof typeof VEC4_PLAN;

@@ -1,6 +1,8 @@
 import { test } from 'uvu';
+import * as assert from 'uvu/assert';
 import { ShapeError, Tensor, noGrad, ops } from '../engine/index.ts';
-import { blockFor, groupsFor, weightGradSplits } from '../kernels/conv2d.ts';
+import { blockFor, groupsFor, weightGradSplits, type ConvGeometry } from '../kernels/conv2d.ts';
+import { convVec4Applies, weightGradBlock, weightGradSlices, workgroupFor } from '../kernels/conv_vec4.ts';
 import { assertClose, assertThrows, gradcheck, rng, testDevice } from './helpers.ts';
 import { conv2dRef, conv3dRef, type Conv2dRefShape, type Conv3dRefShape } from './ref/conv.ts';
 
@@ -34,6 +36,7 @@ const conv2dCases: Conv2dCase[] = [
   { name: '3×3 fast path s2, odd H', x: [2, 3, 9, 16], w: [10, 3, 3, 3], stride: [2, 2], padding: [1, 1], maxChecks: 300 },
   { name: '3×3 fast path s2, W 8 → 4, 9 in channels', x: [3, 9, 6, 8], w: [8, 9, 3, 3], stride: [2, 2], padding: [1, 1], maxChecks: 300 },
   { name: '3×3 fast path s2, W 24 → 12', x: [1, 2, 5, 24], w: [3, 2, 3, 3], stride: [2, 2], padding: [1, 1], maxChecks: 300 },
+  { name: '3×3 fast path s2, 9 output rows (a full 8-row block and one more)', x: [1, 2, 18, 8], w: [3, 2, 3, 3], stride: [2, 2], padding: [1, 1], maxChecks: 300 },
   { name: '3×3 fast path, one-row map, one output channel', x: [1, 9, 1, 4], w: [1, 9, 3, 3], padding: [1, 1] },
   { name: '3×3 fast path, no bias', x: [2, 4, 6, 8], w: [9, 4, 3, 3], padding: [1, 1], bias: false, maxChecks: 300 },
   { name: '3×3 fast path, 17→19 channels at 16×16', x: [2, 17, 16, 16], w: [19, 17, 3, 3], padding: [1, 1], maxChecks: 120 },
@@ -92,6 +95,35 @@ test('block choices: channel blocks evened out, pixel groups only where they do 
   for (const [channels, block] of blocks) if (blockFor(channels) !== block) throw new Error(`blockFor(${channels}) = ${blockFor(channels)}, expected ${block}`);
   const groups: [number, number][] = [[1, 1], [3, 1], [7, 2], [9, 1], [13, 2], [128, 2]];
   for (const [extent, g] of groups) if (groupsFor(extent) !== g) throw new Error(`groupsFor(${extent}) = ${groupsFor(extent)}, expected ${g}`);
+});
+
+test('conv_vec4 choices: which convs take it, slices cover the reduction, workgroups fill two cores', () => {
+  const g = (k: number, s: number, p: number, inW: number, outW: number, inH = 16, outH = 16): ConvGeometry => ({
+    batch: 4, inChannels: 64, inH, inW, outChannels: 64, outH, outW, kernelH: k, kernelW: k, strideH: s, strideW: s, padH: p, padW: p,
+  });
+  const routed: [ConvGeometry, boolean][] = [
+    [g(3, 1, 1, 16, 16), true],
+    [g(3, 2, 1, 16, 8), true],
+    [g(3, 2, 1, 12, 6), false], // output rows not a multiple of 4
+    [g(3, 1, 1, 13, 13), false],
+    [g(3, 2, 0, 16, 7), false], // ESA's unpadded stride-2 conv
+    [g(5, 1, 2, 16, 16), false],
+    [g(1, 1, 0, 5, 5, 4, 4), true], // 20 pixels
+    [g(1, 1, 0, 7, 7, 7, 7), false],
+  ];
+  for (const [geometry, expected] of routed) {
+    if (convVec4Applies(geometry) !== expected) throw new Error(`convVec4Applies(${JSON.stringify(geometry)}) should be ${expected}`);
+  }
+  for (const [steps, blocks, target] of [[1, 1, 128], [64, 64, 128], [64, 2, 128], [3200, 1, 128], [128, 14, 16384], [7, 3, 16384]]) {
+    const { splits, stepsPerSplit } = weightGradSlices(steps, blocks, target);
+    if (splits < 1 || splits * stepsPerSplit < steps || (splits - 1) * stepsPerSplit >= steps) {
+      throw new Error(`bad slices of ${steps} steps: ${splits} × ${stepsPerSplit}`);
+    }
+  }
+  assert.equal(weightGradBlock(g(3, 1, 1, 16, 16)), { quads: 4, channels: 4 });
+  assert.equal(weightGradBlock({ ...g(3, 1, 1, 16, 16), outChannels: 1, inChannels: 1 }), { quads: 1, channels: 1 });
+  assert.equal(weightGradBlock({ ...g(1, 1, 0, 16, 16), outChannels: 25 }), { quads: 4, channels: 8 });
+  assert.equal([workgroupFor(4096), workgroupFor(128), workgroupFor(64), workgroupFor(3)], [64, 32, 16, 8]);
 });
 
 interface Conv3dCase extends Conv3dRefShape {
