@@ -5,6 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../train/cli.ts';
@@ -167,6 +169,38 @@ test('train: the loss falls, and N steps + resume + M steps equals N+M steps str
   assert.ok(losses[5] < losses[0], `loss fell: ${losses.join(', ')}`);
   for (const f of ['best.safetensors', 'last.state.safetensors', 'loss.svg']) assert.ok(existsSync(join(straight, f)), f);
   assert.ok(readdirSync(join(straight, 'val')).length === 2, 'validation pictures');
+});
+
+test('train: a non-finite loss stops the run and keeps the last good checkpoint', async () => {
+  const out = join(dir, 'run-nan');
+  const r = await lmfn(...trainArgs(out, 6).map((a) => (a === '1e-3' ? '1e10' : a)));
+  assert.is(r.code, 1, 'exit code');
+  assert.match(r.err, /the loss became (NaN|Infinity|-Infinity) at step \d/);
+  const last = readSafetensors(join(out, 'last.safetensors'));
+  assert.is(last.metadata.step, '0', 'the checkpoint is the last good one (step 0)');
+  for (const [name, t] of last.tensors) assert.ok(t.data.every(Number.isFinite), `${name} finite`);
+});
+
+test('train: SIGTERM saves a checkpoint and exits cleanly; --resume continues', async () => {
+  const out = join(dir, 'run-signal');
+  const bin = fileURLToPath(new URL('../bin/lmfn.mjs', import.meta.url));
+  const args = [bin, ...trainArgs(out, 1000).map((a) => (a === '2' ? '1' : a))];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    if (/step 2\/1000/.test(stderr) && !child.killed) child.kill('SIGTERM');
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.is(code, 0, stderr.slice(-500));
+  assert.match(stdout, 'interrupted (SIGTERM)');
+  const step = Number(readSafetensors(join(out, 'last.state.safetensors')).metadata.step);
+  assert.ok(step >= 2 && step < 1000, `saved at step ${step}`);
+  const resumed = await lmfn(...trainArgs(out, step + 1), '--resume');
+  assert.is(resumed.code, 0, resumed.err);
+  assert.is(readSafetensors(join(out, 'last.safetensors')).metadata.step, String(step + 1));
 });
 
 test.run();

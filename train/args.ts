@@ -6,6 +6,11 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** A command failed for a reason its message fully explains (exit status 1, no stack trace). */
+export class CommandError extends Error {
+  override name = 'CommandError';
+}
+
 export interface FlagSpec {
   /** 'string' | 'number' | 'boolean' */
   type: 'string' | 'number' | 'boolean';

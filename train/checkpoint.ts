@@ -12,6 +12,7 @@ import { readSafetensors, writeSafetensors } from '../engine/safetensors.ts';
 import type { Adam } from '../engine/optim/adam.ts';
 import type { LMFN } from '../model/lmfn.ts';
 import { expectedShapes } from '../model/checkpoint.ts';
+import { CommandError } from './args.ts';
 
 /** What a run needs besides tensors to continue exactly. */
 export interface RunState {
@@ -57,7 +58,7 @@ export async function saveCheckpoint(runDir: string, model: LMFN, optimizer: Ada
 /** Restores weights and optimizer state from RUN_DIR/last.state.safetensors; returns the run state. */
 export function loadCheckpoint(runDir: string, model: LMFN, optimizer: Adam): RunState {
   const p = paths(runDir);
-  if (!existsSync(p.state)) throw new Error(`--resume: no checkpoint to resume in ${runDir} (expected ${p.state})`);
+  if (!existsSync(p.state)) throw new CommandError(`--resume: no checkpoint to resume in ${runDir} (expected ${p.state})`);
   const shapes = expectedShapes(model);
   const expect = new Map(shapes);
   for (const [name, shape] of shapes) {
@@ -70,7 +71,7 @@ export function loadCheckpoint(runDir: string, model: LMFN, optimizer: Adam): Ru
   const meta = file.metadata;
   const number = (key: string) => {
     const v = Number(meta[key]);
-    if (meta[key] === undefined || Number.isNaN(v)) throw new Error(`${p.state}: metadata '${key}' is missing or not a number`);
+    if (meta[key] === undefined || Number.isNaN(v)) throw new CommandError(`${p.state}: metadata '${key}' is missing or not a number`);
     return v;
   };
   optimizer.loadState({
@@ -82,7 +83,7 @@ export function loadCheckpoint(runDir: string, model: LMFN, optimizer: Adam): Ru
   try {
     config = JSON.parse(meta.config ?? '');
   } catch {
-    throw new Error(`${p.state}: metadata 'config' is not valid JSON`);
+    throw new CommandError(`${p.state}: metadata 'config' is not valid JSON`);
   }
   return { step: number('step'), batches: number('batches'), bestPsnr: number('best_psnr'), config };
 }

@@ -2,7 +2,7 @@
 // train/commands/<name>.ts and exports { summary, help, run }.
 
 import { EngineError } from '../engine/errors.ts';
-import { UsageError } from './args.ts';
+import { CommandError, UsageError } from './args.ts';
 import { ImageError } from './image.ts';
 import { DatasetError } from './data/dataset.ts';
 import * as info from './commands/info.ts';
@@ -51,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     // Our own errors carry a complete message; anything else is a bug worth its stack.
-    if (e instanceof EngineError || e instanceof ImageError || e instanceof DatasetError || e instanceof RangeError || (e as NodeJS.ErrnoException).code) {
+    if (e instanceof CommandError || e instanceof EngineError || e instanceof ImageError || e instanceof DatasetError || e instanceof RangeError || (e as NodeJS.ErrnoException).code) {
       console.error(`lmfn ${name}: ${(e as Error).message}`);
       return 1;
     }

@@ -2,7 +2,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join, resolve } from 'node:path';
 import { Adam, Tensor, noGrad, ops, tidy } from '../../engine/index.ts';
 import { LMFN } from '../../model/lmfn.ts';
-import { helpText, parseFlags, UsageError } from '../args.ts';
+import { CommandError, helpText, parseFlags, UsageError } from '../args.ts';
 import { loadCheckpoint, paths, saveCheckpoint, type RunState } from '../checkpoint.ts';
 import { openDataset } from '../data/dataset.ts';
 import { BatchLoader } from '../data/loader.ts';
@@ -230,12 +230,12 @@ export async function run(argv: string[]): Promise<void> {
   }
 
   if (failed) {
-    console.error(`\nstopped: ${failed}. Nothing after the last checkpoint was saved; ${files.last} holds the last good weights.`);
-    console.error('Try a lower --lr, then --resume.');
     model.dispose();
     device.destroy();
-    process.exitCode = 1;
-    return;
+    throw new CommandError(
+      `stopped: ${failed}. Nothing after the last checkpoint was saved; ${files.last} holds the last good weights. ` +
+        'Try a lower --lr, then --resume.',
+    );
   }
   writeFinalPictures(runDir, readMetrics(files.metrics, run.step), lastVal);
   const where = interrupted ? `interrupted (${interrupted}) at step ${run.step}; continue with --resume` : `finished ${run.step} steps in ${progress.elapsed()}`;
