@@ -70,15 +70,8 @@ function run(kernel: Kernel, device: Tensor['device'], buffers: Tensor[], params
 
 const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
 
-interface Sizes {
-  batch: number;
-  inChannels: number;
-  inH: number;
-  inW: number;
-  outChannels: number;
-  outH: number;
-  outW: number;
-}
+/** The sizes the kernels take; stride and padding are fixed per fast path. */
+type Sizes = Pick<ConvGeometry, 'batch' | 'inChannels' | 'inH' | 'inW' | 'outChannels' | 'outH' | 'outW'>;
 
 interface Layout {
   invocations: number;
