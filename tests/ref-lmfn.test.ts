@@ -8,18 +8,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Tape, lmfnLossAndGrads, lmfnParameterSpecs, lmfnRandomWeights, lmfnReference, type T64 } from './ref/lmfn64.ts';
 import { GOLDEN_DIR, compareWithGolden, goldenAvailable } from './ref/lmfn-golden.ts';
+import { rng } from './ref/rng.ts';
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, uniform: (n: number, lo = -1, hi = 1) => Float64Array.from({ length: n }, () => lo + (hi - lo) * next()) };
-}
 const r = rng(2024);
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 

@@ -9,6 +9,8 @@
 // keep the innermost loop on contiguous memory, which is enough for 64×64 in a
 // few seconds.
 
+import { rng } from './rng.ts';
+
 export interface T64 {
   data: Float64Array;
   shape: number[];
@@ -682,17 +684,6 @@ export function lmfnParameterSpecs(): ParamSpec[] {
   return specs;
 }
 
-/** mulberry32, so weights are reproducible without any shared helper. */
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface RandomWeightOptions {
   theta?: number;
@@ -706,7 +697,7 @@ export interface RandomWeightOptions {
  * are rounded to float32, so an engine loading them sees exactly the same numbers.
  */
 export function lmfnRandomWeights(seed: number, options: RandomWeightOptions = {}): Map<string, Float64Array> {
-  const next = mulberry32(seed);
+  const { next } = rng(seed);
   const normal = () => Math.sqrt(-2 * Math.log(Math.max(next(), 1e-12))) * Math.cos(2 * Math.PI * next());
   const weights = new Map<string, Float64Array>();
   const fanIn = new Map<string, number>();
