@@ -6,7 +6,8 @@
 // Binding convention shared by every WGSL file in kernels/: storage buffers at
 // @binding(0..n-1) of @group(0) in the order of `bindings`, then the uniform
 // parameter struct at @binding(n). Workgroup sizes come in as the override
-// constants WG_X, WG_Y, WG_Z so another tile shape needs no new source.
+// constants WG_X, WG_Y, WG_Z (declared in kernels/prelude.wgsl) so another
+// tile shape needs no new source.
 
 import { readFileSync } from 'node:fs';
 import type { Device } from './device.ts';
@@ -57,9 +58,16 @@ export class Kernel {
   }
 }
 
-/** Reads a WGSL file that sits beside the calling module: `wgsl(import.meta.url, 'conv2d.wgsl')`. */
-export function wgsl(moduleUrl: string, file: string): string {
-  return readFileSync(new URL(file, moduleUrl), 'utf8');
+/**
+ * The WGSL source of a kernel family: kernels/prelude.wgsl (the workgroup-size
+ * overrides and `linear_index`), then the named fragments shared between
+ * families (e.g. 'activation.wgsl'), then the family's own file (a path relative to
+ * the calling module; the others sit beside it): `wgsl(import.meta.url, 'conv2d.wgsl', 'activation.wgsl')`.
+ * WGSL has no includes; this is the one place sources are put together.
+ */
+export function wgsl(moduleUrl: string, file: string, ...fragments: string[]): string {
+  const main = new URL(file, moduleUrl);
+  return ['prelude.wgsl', ...fragments].map((f) => readFileSync(new URL(f, main), 'utf8')).concat(readFileSync(main, 'utf8')).join('\n');
 }
 
 /** A range of a pooled buffer bound to one binding. */

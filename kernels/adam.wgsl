@@ -11,9 +11,6 @@
 // CPU, as PyTorch computes them in Python: 1 − β2 from an f32 β2 = 0.999 is
 // off by 1.3e-5 relative, and β^t in f32 loses digits as t grows.
 
-override WG_X: u32 = 256;
-override WG_Y: u32 = 1;
-override WG_Z: u32 = 1;
 
 struct Params {
   n4: u32,                  // arena length in vec4s

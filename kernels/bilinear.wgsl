@@ -10,9 +10,6 @@
 // recomputes their taps with the forward's own `source_tap`, so the weights
 // it collects are exactly the ones the forward used.
 
-override WG_X: u32 = 256;
-override WG_Y: u32 = 1;
-override WG_Z: u32 = 1;
 
 struct Params {
   n: u32,           // invocations: output elements (forward) or input elements (backward)
@@ -38,10 +35,6 @@ fn source_tap(dst: u32, scale: f32, size_in: u32) -> Tap {
   let i0 = min(u32(floor(src)), size_in - 1u);
   let i1 = min(i0 + 1u, size_in - 1u);
   return Tap(i0, i1, src - f32(i0));
-}
-
-fn linear_index(lid: u32, wid: vec3u, nwg: vec3u) -> u32 {
-  return (wid.x + wid.y * nwg.x) * WG_X + lid;
 }
 
 // ---- forward: one invocation per output element ----------------------------

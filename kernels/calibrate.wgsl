@@ -9,9 +9,6 @@
 //
 // copy: bandwidth-bound. One vec4 read and one vec4 write per invocation.
 
-override WG_X: u32 = 64;
-override WG_Y: u32 = 1;
-override WG_Z: u32 = 1;
 
 struct Params {
   iters: u32,  // fma: loop trips per invocation
@@ -25,10 +22,6 @@ struct Params {
 @group(0) @binding(0) var<storage, read> src: array<vec4f>;
 @group(0) @binding(1) var<storage, read_write> dst: array<vec4f>;
 @group(0) @binding(2) var<uniform> p: Params;
-
-fn linear_index(lid: u32, wid: vec3u, nwg: vec3u) -> u32 {
-  return (wid.x + wid.y * nwg.x) * WG_X + lid;
-}
 
 @compute @workgroup_size(WG_X)
 fn fma_peak(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {

@@ -16,9 +16,6 @@
 // computed and dropped), pixels past the row end are not stored, and taps
 // that fall in the zero padding read index 0 and are then masked to 0.
 
-override WG_X: u32 = 64;
-override WG_Y: u32 = 1;
-override WG_Z: u32 = 1;
 // Channels per invocation: output channels (forward, weight_grad) or input
 // channels (input_grad). At most MAX_BLOCK.
 override BLOCK: u32 = 8u;
@@ -62,10 +59,6 @@ struct ConvParams {
   columns: u32,
 }
 
-fn invocation_index(lid: u32, wid: vec3u, nwg: vec3u) -> u32 {
-  return (wid.x + wid.y * nwg.x) * WG_X + lid;
-}
-
 const LANES = vec4i(0, 1, 2, 3);
 
 // Whether the invocation has a second group of 4 pixels (b0..b7).
@@ -85,7 +78,7 @@ fn group1() -> bool { return GROUPS > 1u; }
 
 @compute @workgroup_size(WG_X)
 fn forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let t = invocation_index(lid, wid, nwg);
+  let t = linear_index(lid, wid, nwg);
   if (t >= fp.invocations) { return; }
   let wb = t % fp.blocks_w;
   var rest = t / fp.blocks_w;
@@ -180,7 +173,7 @@ fn forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid
 
 @compute @workgroup_size(WG_X)
 fn input_grad(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let t = invocation_index(lid, wid, nwg);
+  let t = linear_index(lid, wid, nwg);
   if (t >= dp.invocations) { return; }
   let wb = t % dp.blocks_w;
   var rest = t / dp.blocks_w;
@@ -279,7 +272,7 @@ fn input_grad(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
 
 @compute @workgroup_size(WG_X)
 fn weight_grad(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let t = invocation_index(lid, wid, nwg);
+  let t = linear_index(lid, wid, nwg);
   if (t >= gp.invocations) { return; }
   let cb = t % gp.blocks_w;
   var rest = t / gp.blocks_w;
@@ -384,7 +377,7 @@ fn weight_grad(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id)
 
 @compute @workgroup_size(WG_X)
 fn sum_splits(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = invocation_index(lid, wid, nwg);
+  let i = linear_index(lid, wid, nwg);
   if (i >= sp.invocations) { return; }
   let base = i * sp.splits;
   var total = 0.0;

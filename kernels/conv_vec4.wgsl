@@ -32,9 +32,6 @@
 // read index 0 and are masked to 0 (the zero padding); channels past the last
 // compute on clamped indices and are not stored, nor are pixels past the row.
 
-override WG_X: u32 = 64;
-override WG_Y: u32 = 1;
-override WG_Z: u32 = 1;
 // Stride on both axes: 1 or 2.
 override STRIDE: u32 = 1u;
 // forward: add the bias binding. weight_grad: also sum dy into the bias gradient.
@@ -70,10 +67,6 @@ struct Params {
   weights: u32,
   // pack_weights: kernel taps kH·kW (9 or 1).
   taps: u32,
-}
-
-fn invocation_index(lid: u32, wid: vec3u, nwg: vec3u) -> u32 {
-  return (wid.x + wid.y * nwg.x) * WG_X + lid;
 }
 
 // 8 channels × 4 pixels (weight_grad1x1: 8 input channels × an output-channel quad).
@@ -139,7 +132,7 @@ fn packed_value(k: u32, tap: u32, g: u32) -> f32 {
 
 @compute @workgroup_size(WG_X)
 fn pack_weights(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let r = invocation_index(lid, wid, nwg);
+  let r = linear_index(lid, wid, nwg);
   if (r >= pkp.invocations) { return; }
   let tap = r % pkp.taps;
   let k = r / pkp.taps;
@@ -218,7 +211,7 @@ fn forward_store(acc: Acc8, n: u32, o0: u32, ho: u32, wo0: u32) {
 
 @compute @workgroup_size(WG_X)
 fn forward3x3(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let t = invocation_index(lid, wid, nwg);
+  let t = linear_index(lid, wid, nwg);
   if (t >= fp.invocations) { return; }
   let wb = t % fp.blocks_w;
   var rest = t / fp.blocks_w;
@@ -360,7 +353,7 @@ fn input_grad_store(acc: Acc8, n: u32, c0: u32, h: u32, first: u32) {
 
 @compute @workgroup_size(WG_X)
 fn input_grad3x3_s2(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let t = invocation_index(lid, wid, nwg);
+  let t = linear_index(lid, wid, nwg);
   if (t >= igp.invocations) { return; }
   let wb = t % igp.blocks_w;
   var rest = t / igp.blocks_w;
@@ -527,7 +520,7 @@ fn bias_store(sums: vec4f, o0: u32, split: u32) {
 
 @compute @workgroup_size(WG_X)
 fn weight_grad3x3(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let t = invocation_index(lid, wid, nwg);
+  let t = linear_index(lid, wid, nwg);
   if (t >= wgp.invocations) { return; }
   let cb = t % wgp.blocks_w;
   let rest = t / wgp.blocks_w;
@@ -689,7 +682,7 @@ fn pointwise_store(acc: Acc8, n: u32, o0: u32, g: u32) {
 
 @compute @workgroup_size(WG_X)
 fn forward1x1(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let t = invocation_index(lid, wid, nwg);
+  let t = linear_index(lid, wid, nwg);
   if (t >= pwp.invocations) { return; }
   let pb = t % pwp.blocks_w;
   let rest = t / pwp.blocks_w;
@@ -817,7 +810,7 @@ fn pointwise_bias_store(sums: vec4f, o0: u32, split: u32) {
 
 @compute @workgroup_size(WG_X)
 fn weight_grad1x1(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let t = invocation_index(lid, wid, nwg);
+  let t = linear_index(lid, wid, nwg);
   if (t >= pgp.invocations) { return; }
   let cb = t % pgp.blocks_w;
   let rest = t / pgp.blocks_w;
@@ -881,7 +874,7 @@ fn weight_grad1x1(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_
 
 @compute @workgroup_size(WG_X)
 fn sum_splits(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = invocation_index(lid, wid, nwg);
+  let i = linear_index(lid, wid, nwg);
   if (i >= ssp.invocations) { return; }
   var total = 0.0;
   if (i < ssp.weights) {

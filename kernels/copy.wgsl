@@ -2,9 +2,6 @@
 // [outer, extent, inner] around the chosen axis; a block is `count` indices
 // of that axis, so one launch moves outer·count·inner elements.
 
-override WG_X: u32 = 256;
-override WG_Y: u32 = 1;
-override WG_Z: u32 = 1;
 
 struct Params {
   n: u32,          // invocations: block elements (copy_block) or dst elements (embed_block)
@@ -19,10 +16,6 @@ struct Params {
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
-
-fn linear_index(lid: u32, wid: vec3u, nwg: vec3u) -> u32 {
-  return (wid.x + wid.y * nwg.x) * WG_X + lid;
-}
 
 // Writes only the block in dst (cat writes each input's block in turn; slice's block is all of dst).
 @compute @workgroup_size(WG_X)

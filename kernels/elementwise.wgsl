@@ -9,17 +9,10 @@
 // linear index is rebuilt from workgroup_id and num_workgroups (see groups1d
 // in engine/kernel.ts).
 
-override WG_X: u32 = 256;
-override WG_Y: u32 = 1;
-override WG_Z: u32 = 1;
 // Which function: see UNARY_* / BINARY_* in kernels/elementwise.ts.
 override OP: u32 = 0;
 // 0: all operands have the output's shape (no index arithmetic). 1: broadcast through strides.
 override BROADCAST: u32 = 0;
-
-fn linear_index(lid: u32, wid: vec3u, nwg: vec3u) -> u32 {
-  return (wid.x + wid.y * nwg.x) * WG_X + lid;
-}
 
 // ---- fill ----------------------------------------------------------------
 

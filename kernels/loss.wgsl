@@ -3,9 +3,6 @@
 // memory and writes partial[s]; reduce.sum then adds the partials), the
 // backward one elementwise pass.
 
-override WG_X: u32 = 256;
-override WG_Y: u32 = 1;
-override WG_Z: u32 = 1;
 
 struct SumParams {
   n: u32,

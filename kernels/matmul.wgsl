@@ -18,9 +18,6 @@
 // s of the output buffer ([S, B, M, N]); `sum_splits` then adds the S slices.
 // With S = 1 the first pass writes C directly.
 
-override WG_X: u32 = 8;
-override WG_Y: u32 = 8;
-override WG_Z: u32 = 1;
 // A is stored [K, M] (else [M, K]); B is stored [N, K] (else [K, N]).
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;

@@ -6,9 +6,6 @@
 // A crop is a window inside the input, replicate padding is a window with
 // negative offsets and BORDER 1, and crop's backward the same with BORDER 0.
 
-override WG_X: u32 = 256;
-override WG_Y: u32 = 1;
-override WG_Z: u32 = 1;
 // 0: zero outside the input. 1: replicate the nearest edge pixel.
 override BORDER: u32 = 0;
 
@@ -20,10 +17,6 @@ struct Params {
   out_w: u32,
   offset_y: i32, // window: input row of output row 0. replicate_pad_backward: the top pad
   offset_x: i32, // window: input column of output column 0. replicate_pad_backward: the left pad
-}
-
-fn linear_index(lid: u32, wid: vec3u, nwg: vec3u) -> u32 {
-  return (wid.x + wid.y * nwg.x) * WG_X + lid;
 }
 
 // ---- window: one invocation per output element -----------------------------

@@ -7,9 +7,6 @@
 // backward, with no f32 atomics to scatter with, runs one invocation per
 // input pixel and sums the gradients of the windows whose argmax it is.
 
-override WG_X: u32 = 256;
-override WG_Y: u32 = 1;
-override WG_Z: u32 = 1;
 
 struct Params {
   n: u32,       // invocations: output elements (forward) or input elements (backward)
@@ -19,10 +16,6 @@ struct Params {
   out_w: u32,
   kernel: u32,
   stride: u32,
-}
-
-fn linear_index(lid: u32, wid: vec3u, nwg: vec3u) -> u32 {
-  return (wid.x + wid.y * nwg.x) * WG_X + lid;
 }
 
 // ---- forward: one invocation per output element ----------------------------

@@ -8,9 +8,6 @@
 // (o, s) sums its chunk of r with a tree in workgroup memory and writes
 // partial[o·S + s]; a second launch of the same kernel sums the S partials.
 
-override WG_X: u32 = 64;
-override WG_Y: u32 = 1;
-override WG_Z: u32 = 1;
 
 struct Params {
   outputs: u32,      // O

@@ -4,9 +4,6 @@
 // (PyTorch's order). Each invocation owns one element of the big tensor, so
 // both directions write every output exactly once.
 
-override WG_X: u32 = 256;
-override WG_Y: u32 = 1;
-override WG_Z: u32 = 1;
 // 0: shuffle (src is small, dst is big). 1: unshuffle (src is big, dst is small).
 override UNSHUFFLE: u32 = 0;
 

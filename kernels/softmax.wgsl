@@ -6,9 +6,7 @@
 // memory. Stable: exp(scale·x − max(scale·x)) never overflows. With scale < 0
 // (ALFM's softmax(−E)) the max of scale·x is −scale times the row minimum of x.
 
-override WG_X: u32 = 64; // a power of two (tree reduction)
-override WG_Y: u32 = 1;
-override WG_Z: u32 = 1;
+// WG_X is a power of two (tree reduction).
 
 struct Params {
   rows: u32,
