@@ -6,9 +6,10 @@
 import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
 import { Tensor } from '../engine/tensor.ts';
 import { sumAxes } from './reduce.ts';
+import { NO_ACTIVATION, activationConstants, type FusedActivation } from './activation.ts';
 import { convVec4Applies, convVec4Forward, convVec4InputGrad, convVec4WeightGrad } from './conv_vec4.ts';
 
-const source = wgsl(import.meta.url, 'conv2d.wgsl');
+const source = wgsl(import.meta.url, 'conv2d.wgsl', 'activation.wgsl');
 const WG = 64;
 /** Pixels (weight_grad: weight columns) per group: the lanes of a vec4 accumulator (PIX in the WGSL). */
 const PIX = 4;
@@ -77,15 +78,15 @@ function params(
   ];
 }
 
-/** y = conv2d(x, w) + bias (bias may be null). */
-export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, y: Tensor, g: ConvGeometry): void {
-  if (convVec4Applies(g)) return convVec4Forward(x, w, bias, y, g);
+/** y = act(conv2d(x, w) + bias) (bias may be null). */
+export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, y: Tensor, g: ConvGeometry, act: FusedActivation = NO_ACTIVATION): void {
+  if (convVec4Applies(g)) return convVec4Forward(x, w, bias, y, g, act);
   const block = blockFor(g.outChannels);
   const blocksC = Math.ceil(g.outChannels / block);
   const groups = groupsFor(g.outW);
   const blocksW = Math.ceil(g.outW / (PIX * groups));
   const invocations = g.batch * blocksC * g.outH * blocksW;
-  const k = forwardKernel.with({ constants: { BLOCK: block, GROUPS: groups, HAS_BIAS: bias ? 1 : 0 } });
+  const k = forwardKernel.with({ constants: { BLOCK: block, GROUPS: groups, HAS_BIAS: bias ? 1 : 0, ...activationConstants(act) } });
   launch(x.device, k, {
     // Without a bias the binding still needs a buffer; the kernel never reads it.
     buffers: [x.range(), w.range(), (bias ?? w).range(), y.range()],

@@ -153,7 +153,7 @@ fn forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid
     if (HAS_BIAS == 1u) { b = f_bias[o]; }
     let y_row = (n * fp.out_channels + o) * out_plane + ho * fp.out_w;
     for (var j = 0u; j < PIX * GROUPS; j++) {
-      if (wo0 + j < fp.out_w) { f_y[y_row + wo0 + j] = acc[j / PIX][k][j % PIX] + b; }
+      if (wo0 + j < fp.out_w) { f_y[y_row + wo0 + j] = activate(acc[j / PIX][k][j % PIX] + b); }
     }
   }
 }

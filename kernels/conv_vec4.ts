@@ -7,8 +7,9 @@
 import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
 import { Tensor } from '../engine/tensor.ts';
 import type { ConvGeometry } from './conv2d.ts';
+import { NO_ACTIVATION, activationConstants, type FusedActivation } from './activation.ts';
 
-const source = wgsl(import.meta.url, 'conv_vec4.wgsl');
+const source = wgsl(import.meta.url, 'conv_vec4.wgsl', 'activation.wgsl');
 /** Channels per forward invocation (two vec4 groups of packed weights); the packed channel count is a multiple of it. */
 const CHANNELS = 8;
 /** 3×3: output pixels per invocation along a row (two vec4 accumulators). */
@@ -105,10 +106,10 @@ function packWeights(w: Tensor, g: ConvGeometry, forInputGrad: boolean): Tensor 
 }
 
 /** The forward kernel on these sizes (3×3: `stride`; 1×1: stride 1), with weights already packed. */
-function forwardOn(x: Tensor, packed: Tensor, bias: Tensor | null, y: Tensor, s: Sizes, taps: number, stride: number): void {
+function forwardOn(x: Tensor, packed: Tensor, bias: Tensor | null, y: Tensor, s: Sizes, taps: number, stride: number, act = NO_ACTIVATION): void {
   const blocksC = Math.ceil(s.outChannels / CHANNELS);
   const layout = { packed: blocksC * CHANNELS, blocksC };
-  const constants = { STRIDE: stride, HAS_BIAS: Number(bias !== null) };
+  const constants = { STRIDE: stride, HAS_BIAS: Number(bias !== null), ...activationConstants(act) };
   // Without a bias the binding still needs a buffer; the kernel never reads it.
   const buffers = [x, packed, bias ?? packed, y];
   if (taps === 9) {
@@ -123,10 +124,10 @@ function forwardOn(x: Tensor, packed: Tensor, bias: Tensor | null, y: Tensor, s:
   }
 }
 
-/** y = conv2d(x, w) + bias. */
-export function convVec4Forward(x: Tensor, w: Tensor, bias: Tensor | null, y: Tensor, g: ConvGeometry): void {
+/** y = act(conv2d(x, w) + bias). */
+export function convVec4Forward(x: Tensor, w: Tensor, bias: Tensor | null, y: Tensor, g: ConvGeometry, act: FusedActivation): void {
   const packed = packWeights(w, g, false);
-  forwardOn(x, packed, bias, y, g, g.kernelH * g.kernelW, g.strideH);
+  forwardOn(x, packed, bias, y, g, g.kernelH * g.kernelW, g.strideH, act);
   packed.dispose();
 }
 

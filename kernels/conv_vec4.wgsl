@@ -34,7 +34,7 @@
 
 // Stride on both axes: 1 or 2.
 override STRIDE: u32 = 1u;
-// forward: add the bias binding. weight_grad: also sum dy into the bias gradient.
+// forward: add the bias binding (then ACT, activation.wgsl). weight_grad: also sum dy into the bias gradient.
 override HAS_BIAS: bool = true;
 // pack_weights: the input-gradient packing ([o][tap][c], kernel flipped).
 override INPUT_GRAD: bool = false;
@@ -204,7 +204,7 @@ fn forward_store(acc: Acc8, n: u32, o0: u32, ho: u32, wo0: u32) {
     if (HAS_BIAS) { b = fw_bias[o]; }
     let at = (n * fp.out_channels + o) * plane + ho * fp.out_w + wo0;
     for (var j = 0u; j < 4u; j++) {
-      if (wo0 + j < fp.out_w) { fw_y[at + j] = lanes[k][j] + b; }
+      if (wo0 + j < fp.out_w) { fw_y[at + j] = activate(lanes[k][j] + b); }
     }
   }
 }
@@ -676,7 +676,7 @@ fn pointwise_store(acc: Acc8, n: u32, o0: u32, g: u32) {
     if (o >= pwp.out_channels) { return; }
     var b = 0.0;
     if (HAS_BIAS) { b = pw_bias[o]; }
-    pw_y[(n * pwp.out_channels + o) * plane + g] = lanes[k] + b;
+    pw_y[(n * pwp.out_channels + o) * plane + g] = activate4(lanes[k] + b);
   }
 }
 

@@ -19,6 +19,11 @@ export const MIN_SIZE = 64;
 
 const { conv2d, leakyRelu, relu, sigmoid, add, mul, cat, matmul, softmax, maxPool2d, interpolateBilinear, upsample2x, pixelShuffle } = ops;
 
+// Activations that follow a conv run inside the conv kernel (ops.conv2d's `activation`).
+const RELU = { activation: 'relu' } as const;
+const LEAKY_01 = { activation: 'leakyRelu', negativeSlope: 0.1 } as const;
+const LEAKY_005 = { activation: 'leakyRelu', negativeSlope: 0.05 } as const;
+
 /** In inference (no grad) each block frees its intermediates at once; with grad they are kept for backward. */
 function block<T extends Tensor>(fn: () => T): T {
   return isGradEnabled() ? fn() : tidy(fn);
@@ -44,7 +49,7 @@ class ResBlock extends Module {
     }
   }
   forward(x: Tensor): Tensor {
-    return block(() => add(x, this.conv2.forward(relu(this.conv1.forward(x)))));
+    return block(() => add(x, this.conv2.forward(this.conv1.forward(x, RELU))));
   }
 }
 
@@ -66,13 +71,13 @@ class Encoder extends Module {
     this.res2 = this.module('res2', new ModuleList(device, [0, 1, 2, 3, 4].map(() => new ResBlock(device, rng))));
   }
   forward(x: Tensor): Tensor {
-    const f0 = block(() => leakyRelu(this.head.forward(x), 0.1));
-    const f1 = block(() => leakyRelu(this.down[0].forward(f0), 0.1));
+    const f0 = block(() => this.head.forward(x, LEAKY_01));
+    const f1 = block(() => this.down[0].forward(f0, LEAKY_01));
     free(f0);
-    const f2 = block(() => leakyRelu(this.down[1].forward(f1), 0.1));
+    const f2 = block(() => this.down[1].forward(f1, LEAKY_01));
     free(f1);
-    const f3 = block(() => leakyRelu(this.down[2].forward(f2), 0.1));
-    const f4 = block(() => leakyRelu(this.down[3].forward(f3), 0.1));
+    const f3 = block(() => this.down[2].forward(f2, LEAKY_01));
+    const f4 = block(() => this.down[3].forward(f3, LEAKY_01));
     const u4 = block(() => upsample2x(this.res4.forward(f4)));
     free(f4);
     const g3 = block(() => add(this.res3a.forward(f3), u4));
@@ -114,12 +119,12 @@ class ESA extends Module {
       const c1_ = this.conv1.forward(x);
       const c1 = this.conv2.forward(c1_);
       let v = maxPool2d(c1, 7, 3);
-      v = relu(this.conv_max.forward(v));
-      let c3 = relu(this.conv3.forward(v));
+      v = this.conv_max.forward(v, RELU);
+      let c3 = this.conv3.forward(v, RELU);
       c3 = this.conv3_.forward(c3);
       c3 = interpolateBilinear(c3, [h, w]);
       const cf = this.conv_f.forward(c1_);
-      const m = sigmoid(this.conv4.forward(add(c3, cf)));
+      const m = this.conv4.forward(add(c3, cf), { activation: 'sigmoid' });
       return mul(x, m);
     });
   }
@@ -154,13 +159,13 @@ class RFDB extends Module {
   forward(x: Tensor): Tensor {
     const act = (t: Tensor) => leakyRelu(t, 0.05);
     const out = block(() => {
-      const d1 = act(this.c1_d.forward(x));
+      const d1 = this.c1_d.forward(x, LEAKY_005);
       const r1 = act(add(this.c1_r.forward(x), x));
-      const d2 = act(this.c2_d.forward(r1));
+      const d2 = this.c2_d.forward(r1, LEAKY_005);
       const r2 = act(add(this.c2_r.forward(r1), r1));
-      const d3 = act(this.c3_d.forward(r2));
+      const d3 = this.c3_d.forward(r2, LEAKY_005);
       const r3 = act(add(this.c3_r.forward(r2), r2));
-      const r4 = act(this.c4.forward(r3));
+      const r4 = this.c4.forward(r3, LEAKY_005);
       return this.c5.forward(cat([d1, d2, d3, r4], 1));
     });
     const y = this.esa.forward(out);
@@ -239,7 +244,7 @@ class Decoder extends Module {
     const outs: Tensor[] = [];
     let o = h;
     for (const rfdb of this.rfdb) outs.push((o = rfdb.forward(o)));
-    const a = block(() => leakyRelu(this.alfm_fuse.forward(this.alfm.forward(outs)), 0.05));
+    const a = block(() => this.alfm_fuse.forward(this.alfm.forward(outs), LEAKY_005));
     const c = this.acfm.forward(outs[outs.length - 1]);
     const y = block(() => add(this.fuse.forward(cat([a, c], 1)), h));
     free(h, ...outs, a, c);

@@ -65,6 +65,49 @@ for (const c of conv2dCases) {
   });
 }
 
+// Fused activations: forward and gradients against act(float64 conv), on each kernel path
+// (conv_vec4 3×3 s1 and s2, conv_vec4 1×1, conv2d.wgsl's general kernel). A negative slope runs unfused.
+const activations = [
+  { activation: 'relu', ref: (v: number) => Math.max(v, 0) },
+  { activation: 'leakyRelu', negativeSlope: 0.1, ref: (v: number) => (v > 0 ? v : 0.1 * v) },
+  { activation: 'sigmoid', ref: (v: number) => 1 / (1 + Math.exp(-v)) },
+  { activation: 'leakyRelu', negativeSlope: -0.2, ref: (v: number) => (v > 0 ? v : -0.2 * v) },
+] as const;
+const activationCases: Conv2dCase[] = [
+  { name: '3×3 s1 fast path', x: [2, 5, 7, 12], w: [11, 5, 3, 3], padding: [1, 1] },
+  { name: '3×3 s2 fast path', x: [1, 3, 9, 16], w: [10, 3, 3, 3], stride: [2, 2], padding: [1, 1] },
+  { name: '1×1 fast path', x: [2, 13, 5, 4], w: [5, 13, 1, 1] },
+  { name: 'general kernel 5×5, no bias', x: [1, 3, 7, 9], w: [5, 3, 5, 5], padding: [2, 2], bias: false },
+];
+for (const c of activationCases) {
+  for (const { ref, ...act } of activations) {
+    test(`conv2d ${c.name} with fused ${JSON.stringify(act)}`, async () => {
+      const withBias = c.bias !== false;
+      await gradcheck(
+        'conv2d+activation',
+        [
+          { data: r.uniform(size(c.x)), shape: [...c.x] },
+          { data: r.uniform(size(c.w)), shape: [...c.w] },
+          ...(withBias ? [{ data: r.uniform(c.w[0]), shape: [c.w[0]] }] : []),
+        ],
+        ([x, w, b]) => ops.conv2d(x, w, b ?? null, { stride: c.stride, padding: c.padding, ...act }),
+        ([x, w, b]) => conv2dRef(c, x, w, b ?? null).map(ref),
+        { maxChecks: 200 },
+      );
+    });
+  }
+}
+
+test('conv2d activation options: unknown names and a slope without leakyRelu are errors', async () => {
+  const device = await testDevice();
+  const x = Tensor.fromData(device, new Float32Array(16), [1, 1, 4, 4]);
+  const w = Tensor.fromData(device, new Float32Array(9), [1, 1, 3, 3]);
+  await assertThrows(() => ops.conv2d(x, w, null, { activation: 'tanh' as 'relu' }), ShapeError, `activation must be 'relu', 'leakyRelu' or 'sigmoid', got "tanh"`);
+  await assertThrows(() => ops.conv2d(x, w, null, { activation: 'relu', negativeSlope: 0.1 }), ShapeError, `negativeSlope is an option of activation 'leakyRelu', not of 'relu'`);
+  await assertThrows(() => ops.conv2d(x, w, null, { activation: 'leakyRelu', negativeSlope: NaN }), ShapeError, 'negativeSlope must be a finite number');
+  [x, w].forEach((t) => t.dispose());
+});
+
 test('conv2d: scalar stride and padding mean the same on both axes', async () => {
   const device = await testDevice();
   const shape: Conv2dRefShape = { x: [1, 2, 7, 8], w: [3, 2, 3, 3], stride: [2, 2], padding: [1, 1] };

@@ -3,7 +3,7 @@
 import type { Device } from '../device.ts';
 import { Random } from '../random.ts';
 import type { Tensor } from '../tensor.ts';
-import { conv2d, conv3d } from '../ops/conv.ts';
+import { conv2d, conv3d, type Conv2dOptions as Conv2dOpOptions } from '../ops/conv.ts';
 import { Module } from './module.ts';
 import { uniform } from './init.ts';
 
@@ -34,8 +34,13 @@ export class Conv2d extends Module {
     this.bias = this.parameter('bias', [outChannels], uniform(rng, outChannels, bound));
   }
 
-  forward(x: Tensor): Tensor {
-    return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding });
+  /**
+   * `activation` fuses relu, leakyRelu or sigmoid into the conv kernel:
+   * `conv.forward(x, { activation: 'leakyRelu', negativeSlope: 0.1 })` is
+   * `leakyRelu(conv.forward(x), 0.1)` in one pass.
+   */
+  forward(x: Tensor, activation: Pick<Conv2dOpOptions, 'activation' | 'negativeSlope'> = {}): Tensor {
+    return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, ...activation });
   }
 }
 

@@ -6,11 +6,42 @@ import { ShapeError, formatShape } from '../errors.ts';
 import { Tensor, deviceOf, sameShape } from '../tensor.ts';
 import { biasGradFused, conv2dForward, conv2dInputGrad, conv2dWeightGrad, type ConvGeometry } from '../../kernels/conv2d.ts';
 import { sumAxes } from '../../kernels/reduce.ts';
+import { unaryBackward } from '../../kernels/elementwise.ts';
+import { NO_ACTIVATION, type FusedActivation } from '../../kernels/activation.ts';
+import { leakyRelu } from './elementwise.ts';
 
 export interface Conv2dOptions {
   stride?: number | [number, number];
   padding?: number | [number, number];
+  /**
+   * An activation applied to the conv's output inside the conv kernel: one
+   * pass over memory fewer, and the pre-activation tensor is never stored.
+   * Same values and gradients as applying relu/leakyRelu/sigmoid after it.
+   */
+  activation?: 'relu' | 'leakyRelu' | 'sigmoid';
+  /** leakyRelu's slope for negative inputs; default 0.01 (PyTorch's). */
+  negativeSlope?: number;
 }
+
+/** The fused form of an activation option, or null when it must run unfused (a negative slope: see activation.wgsl). */
+function fusedActivation(op: string, o: Conv2dOptions): FusedActivation | null {
+  const slope = o.negativeSlope ?? 0.01;
+  if (o.negativeSlope !== undefined && o.activation !== 'leakyRelu') {
+    throw new ShapeError(`${op}: negativeSlope is an option of activation 'leakyRelu', not of ${o.activation ? `'${o.activation}'` : 'no activation'}`);
+  }
+  switch (o.activation) {
+    case undefined: return NO_ACTIVATION;
+    case 'relu': return { act: 1, slope: 0 };
+    case 'sigmoid': return { act: 3, slope: 0 };
+    case 'leakyRelu':
+      if (!Number.isFinite(slope)) throw new ShapeError(`${op}: negativeSlope must be a finite number, got ${slope}`);
+      return slope >= 0 ? { act: 2, slope } : null;
+    default:
+      throw new ShapeError(`${op}: activation must be 'relu', 'leakyRelu' or 'sigmoid', got ${JSON.stringify(o.activation)}`);
+  }
+}
+
+const ACTIVATION_NAMES = { 1: 'relu', 2: 'leakyRelu', 3: 'sigmoid' } as const;
 
 function pair(op: string, name: string, v: number | [number, number], min: number): [number, number] {
   const p: [number, number] = typeof v === 'number' ? [v, v] : v;
@@ -49,10 +80,24 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, options: 
   const outH = Math.floor((inH + 2 * padH - kernelH) / strideH) + 1;
   const outW = Math.floor((inW + 2 * padW - kernelW) / strideW) + 1;
   const geometry: ConvGeometry = { batch, inChannels, inH, inW, outChannels, outH, outW, kernelH, kernelW, strideH, strideW, padH, padW };
+  const act = fusedActivation(op, options);
+  if (act === null) {
+    // A negative slope: y > 0 no longer tells where x > 0, so keep x (the conv output) for the backward.
+    const z = conv2d(x, weight, bias, { stride: options.stride, padding: options.padding });
+    const y = leakyRelu(z, options.negativeSlope!);
+    if (!y.gradFn) z.dispose();
+    return y;
+  }
   const out = Tensor.empty(device, [batch, outChannels, outH, outW]);
-  if (out.size > 0) conv2dForward(x, weight, bias, out, geometry);
+  if (out.size > 0) conv2dForward(x, weight, bias, out, geometry, act);
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  return record(out, op, inputs, (g) => {
+  return record(out, op, inputs, (dOut) => {
+    // dL/d(pre-activation), from the saved output alone.
+    let g = dOut;
+    if (act.act !== 0) {
+      g = Tensor.empty(device, out.shape);
+      unaryBackward(ACTIVATION_NAMES[act.act], out, dOut, g, act.slope);
+    }
     let dx: Tensor | null = null;
     if (x.requiresGrad) {
       dx = Tensor.empty(device, x.shape);
@@ -67,6 +112,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, options: 
       sumAxes(g4, [0, 2, 3], db);
       if (g4 !== g) g4.dispose();
     }
+    if (g !== dOut) g.dispose();
     return [dx, dw, db];
   });
 }

@@ -1,0 +1,25 @@
+// The activation fused into a kernel's epilogue (conv forward), chosen by
+// override constants so that the unfused kernel pays nothing:
+// ACT 0 none, 1 relu, 2 leaky relu with slope SLOPE, 3 sigmoid. The backward
+// rule reads the fused output y only (engine/ops/conv.ts), which is why leaky
+// relu fuses only for SLOPE ≥ 0: then y > 0 exactly where x > 0.
+override ACT: u32 = 0u;
+override SLOPE: f32 = 0.0;
+
+fn activate(v: f32) -> f32 {
+  switch ACT {
+    case 1u: { return max(v, 0.0); }
+    case 2u: { return select(SLOPE * v, v, v > 0.0); }
+    case 3u: { return 1.0 / (1.0 + exp(-v)); }
+    default: { return v; }
+  }
+}
+
+fn activate4(v: vec4f) -> vec4f {
+  switch ACT {
+    case 1u: { return max(v, vec4f(0.0)); }
+    case 2u: { return select(SLOPE * v, v, v > vec4f(0.0)); }
+    case 3u: { return 1.0 / (1.0 + exp(-v)); }
+    default: { return v; }
+  }
+}
