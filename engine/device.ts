@@ -93,6 +93,14 @@ const RAISED_LIMITS = [
   'maxComputeWorkgroupsPerDimension',
 ] as const;
 
+/** One recorded dispatch: enough to replay it in a pass of its own. */
+export interface RecordedDispatch {
+  kernel: string;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  groups: [number, number, number];
+}
+
 let nextDeviceId = 1;
 
 export class Device {
@@ -112,6 +120,11 @@ export class Device {
    * begins, to attach GPU timestamp writes to it. Null in normal use.
    */
   passTimestamps: (() => GPUComputePassTimestampWrites | undefined) | null = null;
+  /**
+   * For profiling (bench/profile.ts): when set, every dispatch recorded is
+   * also appended here, so that it can be replayed and timed on its own.
+   */
+  capture: RecordedDispatch[] | null = null;
 
   private encoder: GPUCommandEncoder | null = null;
   private computePass: GPUComputePassEncoder | null = null;

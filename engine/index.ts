@@ -20,7 +20,7 @@ import * as spatial from './ops/spatial.ts';
 import * as shape from './ops/shape.ts';
 import * as loss from './ops/loss.ts';
 
-export { Device, getDevice, type AdapterChoice, type AdapterDescription, type DeviceOptions } from './device.ts';
+export { Device, getDevice, type AdapterChoice, type AdapterDescription, type DeviceOptions, type RecordedDispatch } from './device.ts';
 export { Tensor, sizeOf } from './tensor.ts';
 export { tidy } from './scope.ts';
 export { noGrad, isGradEnabled, record, type GradFn } from './autograd.ts';

@@ -231,4 +231,5 @@ export function launch(device: Device, kernel: Kernel, args: Launch): void {
   pass.setBindGroup(0, bindGroup);
   pass.dispatchWorkgroups(gx, gy, gz);
   device.dispatchCount++;
+  device.capture?.push({ kernel: spec.name, pipeline, bindGroup, groups: [gx, gy, gz] });
 }

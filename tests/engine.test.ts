@@ -5,7 +5,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   Device, DeviceLostError, DeviceMismatchError, DisposedError, EngineError, Kernel, KernelError, ShapeError, Tensor, launch, noGrad, ops, tidy,
+  type RecordedDispatch,
 } from '../engine/index.ts';
+import { profileDispatches } from '../bench/profile.ts';
 import { assertClose, assertThrows, testDevice } from './helpers.ts';
 
 test('reshape is a view: no copy, shared buffer, gradient flows back', async () => {
@@ -175,6 +177,23 @@ test('memory counters: live, pooled and peak bytes', async () => {
   const again = Tensor.empty(d, [1000]);
   assert.is(d.memory().pooledBytes, after.pooledBytes - 4000, 'the pooled buffer is reused');
   again.dispose();
+});
+
+test('Device.capture records each dispatch by kernel name, and the profiler replays them', async () => {
+  const device = await testDevice();
+  const x = Tensor.fromData(device, Float32Array.from({ length: 64 }, (_, i) => i - 32), [8, 8]);
+  const captured: RecordedDispatch[] = [];
+  device.capture = captured;
+  try {
+    tidy(() => void ops.add(ops.relu(x), ops.relu(ops.neg(x))));
+  } finally {
+    device.capture = null;
+  }
+  assert.equal(captured.map((d) => d.kernel).sort(), ['elementwise.binary_vec4', 'elementwise.unary', 'elementwise.unary', 'elementwise.unary']);
+  const rows = await profileDispatches(device, captured, 2);
+  assert.equal(rows.map((r) => [r.kernel, r.dispatches]).sort(), [['elementwise.binary_vec4', 1], ['elementwise.unary', 3]]);
+  assert.ok(rows.every((r) => r.ms > 0));
+  x.dispose();
 });
 
 test.run();
