@@ -105,7 +105,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, options: 
     }
     const dw = weight.requiresGrad ? Tensor.empty(device, weight.shape) : null;
     const db = bias?.requiresGrad ? Tensor.empty(device, bias.shape) : null;
-    const fused = dw !== null && biasGradFused(geometry);
+    const fused = dw !== null && biasGradFused(device, geometry);
     if (dw) conv2dWeightGrad(g, x, dw, geometry, fused ? db : null);
     if (db && !fused) {
       const g4 = sameShape(g.shape, out.shape) ? g : g.reshape(out.shape);

@@ -1,0 +1,211 @@
+// Launchers for kernels/conv_tiled.wgsl: conv2d forward (bias and activation
+// fused), input gradient and weight gradient (split-K, bias gradient fused) as
+// implicit GEMMs on workgroup-memory tiles, the conv family for discrete GPUs.
+// Any geometry (kernel size, stride, padding). The tile plan comes from the
+// adapter's limits and the split of the weight gradient from the shapes; both
+// are pure functions, exported for tests.
+
+import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
+import { Tensor } from '../engine/tensor.ts';
+import { activationConstants, type FusedActivation } from './activation.ts';
+import type { ConvGeometry } from './conv2d.ts';
+
+const source = wgsl(import.meta.url, 'conv_tiled.wgsl', 'activation.wgsl');
+
+/** Rows × columns of C per invocation (TM, TN in the WGSL; the multiply is written out for them). */
+const ROWS_PER_INVOCATION = 4;
+const COLUMNS_PER_INVOCATION = 8;
+/** Register arrays of the WGSL's prefetch (MAX_A_VEC4S, MAX_B_VEC4S): a plan must fit them. */
+const MAX_A_VEC4S = 2;
+const MAX_B_VEC4S = 4;
+const SUM_WG = 256;
+
+export interface ConvTiledPlan {
+  /** Invocations along N (columns of C) and along M (rows). */
+  workgroup: [number, number];
+  /** The workgroup's tile of C, and the K slice staged per step. */
+  tileM: number;
+  tileN: number;
+  tileK: number;
+  /** Bytes of var<workgroup> the tiles take. */
+  workgroupStorage: number;
+}
+
+/** The limits that shape the tiles (a GPUSupportedLimits, or a Device's `limits`). */
+export type TiledLimits = Pick<GPUSupportedLimits, 'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupStorageSize'>;
+
+function plan(wgX: number, wgY: number, tileK: number): ConvTiledPlan {
+  const tileM = ROWS_PER_INVOCATION * wgY;
+  const tileN = COLUMNS_PER_INVOCATION * wgX;
+  // b_tile's rows (one per column of C) are padded by one vec4 (B_ROW in the WGSL).
+  const workgroupStorage = 4 * (tileM * tileK + tileN * (tileK + 4));
+  return { workgroup: [wgX, wgY], tileM, tileN, tileK, workgroupStorage };
+}
+
+/**
+ * Candidates, best first. 64×128 tiles of 256 invocations with 4×8 blocks:
+ * the usual SGEMM shape for NVIDIA-class GPUs (3 vec4 reads of workgroup
+ * memory per 32 FMAs; 14 KiB of tiles, so several workgroups fit an SM),
+ * with TILE_M = 64 matching LMFN's 64- and 50-channel convs. Then
+ * 32×128 for adapters that allow only 128 invocations (WebGPU
+ * compatibility's minimum). Both fit the 16 KiB minimum of workgroup storage.
+ */
+const CANDIDATES = [plan(16, 16, 16), plan(16, 8, 16)];
+
+/**
+ * The tile shape for an adapter: the first candidate its limits allow. Pure;
+ * takes a Device (its `limits`) or the limits themselves.
+ */
+export function convTiledPlan(source: TiledLimits | { limits: TiledLimits }): ConvTiledPlan {
+  const limits = 'limits' in source ? source.limits : source;
+  for (const p of CANDIDATES) {
+    const [x, y] = p.workgroup;
+    if (x * y <= limits.maxComputeInvocationsPerWorkgroup && p.workgroupStorage <= limits.maxComputeWorkgroupStorageSize) return p;
+  }
+  throw new Error(
+    `conv_tiled: no tile fits ${limits.maxComputeInvocationsPerWorkgroup} invocations and ` +
+      `${limits.maxComputeWorkgroupStorageSize} bytes of workgroup storage (below WebGPU's minimums)`,
+  );
+}
+
+/** How many vec4s of A and floats of B (consecutive k of one column) each invocation prefetches per slice (A_VEC4S, B_LOADS). */
+export function loadsPerInvocation(p: ConvTiledPlan): { aVec4s: number; bLoads: number } {
+  const invocations = p.workgroup[0] * p.workgroup[1];
+  return { aVec4s: (p.tileM * p.tileK) / 4 / invocations, bLoads: (p.tileK * p.tileN) / invocations };
+}
+
+function kernel(entryPoint: string, bindings: Kernel['spec']['bindings'], workgroupSize: [number, number?]) {
+  return new Kernel({ name: `conv_tiled.${entryPoint}`, source, entryPoint, bindings, params: true, workgroupSize });
+}
+
+const tiled = CANDIDATES[0].workgroup;
+const forwardKernel = kernel('forward', ['read', 'read', 'read', 'write'], tiled);
+const inputGradKernel = kernel('input_grad', ['read', 'read', 'write'], tiled);
+const weightGradKernel = kernel('weight_grad', ['read', 'read', 'write'], tiled);
+const sumSplitsKernel = kernel('sum_splits', ['read', 'write', 'write'], [SUM_WG]);
+
+/** The plan's kernel variant: its workgroup size and tile constants. */
+function planned(k: Kernel, p: ConvTiledPlan, constants: Record<string, number> = {}): Kernel {
+  const { aVec4s, bLoads } = loadsPerInvocation(p);
+  // The load mapping: whole vec4s of A per invocation; one B column per invocation
+  // (whole groups of invocations per column), whole vec4s of it.
+  const invocations = p.workgroup[0] * p.workgroup[1];
+  const fits = Number.isInteger(aVec4s) && aVec4s >= 1 && aVec4s <= MAX_A_VEC4S && invocations % p.tileN === 0 && bLoads % 4 === 0 && bLoads / 4 <= MAX_B_VEC4S;
+  if (!fits) {
+    throw new Error(`conv_tiled: plan ${JSON.stringify(p)} does not fit the kernel's load mapping`);
+  }
+  return k.with({ workgroupSize: p.workgroup, constants: { TILE_K: p.tileK, ...constants } });
+}
+
+interface Gemm {
+  m: number;
+  n: number;
+  k: number;
+  chunk?: number;
+  partialStride?: number;
+  splits?: number;
+  weights?: number;
+  total?: number;
+}
+
+/** The Params struct of conv_tiled.wgsl, all 21 words. */
+function params(g: ConvGeometry, s: Gemm): number[] {
+  return [
+    g.batch, g.inChannels, g.inH, g.inW, g.outChannels, g.outH, g.outW, g.kernelH, g.kernelW,
+    g.strideH, g.strideW, g.padH, g.padW,
+    s.m, s.n, s.k, s.chunk ?? 0, s.partialStride ?? 0, s.splits ?? 0, s.weights ?? 0, s.total ?? 0,
+  ];
+}
+
+/** Workgroups for a GEMM of forward / input_grad shape: x the M tiles, y·z the N tiles (folded above 65,535). */
+function gemmGroups(p: ConvTiledPlan, m: number, n: number): [number, number, number] {
+  const [ny, nz] = groups1d(n, p.tileN);
+  return [Math.ceil(m / p.tileM), ny, nz];
+}
+
+/** y = act(conv2d(x, w) + bias), bias may be null. `p`: another tile plan than the device's (tests). */
+export function convTiledForward(
+  x: Tensor, w: Tensor, bias: Tensor | null, y: Tensor, g: ConvGeometry, act: FusedActivation, p: ConvTiledPlan = convTiledPlan(x.device),
+): void {
+  const m = g.outChannels;
+  const n = g.batch * g.outH * g.outW;
+  const k = g.inChannels * g.kernelH * g.kernelW;
+  const kernel = planned(forwardKernel, p, { HAS_BIAS: Number(bias !== null), ...activationConstants(act) });
+  launch(x.device, kernel, {
+    // Without a bias the binding still needs a buffer; the kernel never reads it.
+    buffers: [x.range(), w.range(), (bias ?? w).range(), y.range()],
+    params: params(g, { m, n, k }),
+    groups: gemmGroups(p, m, n),
+  });
+}
+
+/** dx = the gradient of conv2d with respect to its input, given dy (any stride). */
+export function convTiledInputGrad(dy: Tensor, w: Tensor, dx: Tensor, g: ConvGeometry, p: ConvTiledPlan = convTiledPlan(dy.device)): void {
+  const m = g.inChannels;
+  const n = g.batch * g.inH * g.inW;
+  const k = g.outChannels * g.kernelH * g.kernelW;
+  launch(dy.device, planned(inputGradKernel, p), {
+    buffers: [dy.range(), w.range(), dx.range()],
+    params: params(g, { m, n, k }),
+    groups: gemmGroups(p, m, n),
+  });
+}
+
+/**
+ * Workgroups the weight gradient aims for: a large GPU (an H100 has 132 SMs)
+ * needs several resident per SM to hide latency. The tiles of C alone are
+ * few (64 output channels × 576 weight columns: 5 workgroups), so the K
+ * reduction over batch·Ho·Wo is split to make up the rest.
+ */
+const WEIGHT_GRAD_WORKGROUPS = 132 * 4;
+/** …but no split shorter than this many k: each split costs a tile of partial sums and a prologue. */
+const MIN_SPLIT_K = 512;
+const MAX_GROUPS_PER_DIM = 65535;
+
+/**
+ * How the weight gradient's K (batch·Ho·Wo) is split for `tiles` tiles of C:
+ * `splits` slices of `chunk` k each (a multiple of `tileK`; the last may be
+ * shorter, none is empty). Pure.
+ */
+export function convTiledWeightGradSplits(k: number, tiles: number, tileK: number): { splits: number; chunk: number } {
+  const wanted = Math.ceil(WEIGHT_GRAD_WORKGROUPS / Math.max(1, tiles));
+  let splits = Math.max(1, Math.min(wanted, Math.floor(k / MIN_SPLIT_K), MAX_GROUPS_PER_DIM));
+  const chunk = Math.max(tileK, tileK * Math.ceil(k / splits / tileK));
+  splits = Math.max(1, Math.ceil(k / chunk));
+  return { splits, chunk };
+}
+
+/**
+ * dw [O,C,kH,kW] (and db [O] when given) = the gradients of conv2d with
+ * respect to its weight and bias, given dy and x. Two dispatches: the split
+ * GEMM into partial sums, then their sum.
+ */
+export function convTiledWeightGrad(
+  dy: Tensor, x: Tensor, dw: Tensor, db: Tensor | null, g: ConvGeometry, p: ConvTiledPlan = convTiledPlan(dy.device),
+): void {
+  const device = dy.device;
+  const m = g.outChannels;
+  const n = g.inChannels * g.kernelH * g.kernelW;
+  const k = g.batch * g.outH * g.outW;
+  const tilesM = Math.ceil(m / p.tileM);
+  const tilesN = Math.ceil(n / p.tileN);
+  const { splits, chunk } = convTiledWeightGradSplits(k, tilesM * tilesN, p.tileK);
+  const weights = m * n;
+  const total = weights + (db ? m : 0);
+  const partial = Tensor.empty(device, [splits * total]);
+  const gemm = { m, n, k, chunk, partialStride: total, splits, weights, total };
+  launch(device, planned(weightGradKernel, p, { HAS_BIAS: Number(db !== null) }), {
+    buffers: [dy.range(), x.range(), partial.range()],
+    params: params(g, gemm),
+    groups: [tilesM, tilesN, splits],
+  });
+  // Without a bias gradient the binding still needs a buffer of its own (two writable bindings may not alias).
+  const scratch = db ? null : Tensor.empty(device, [1]);
+  launch(device, sumSplitsKernel, {
+    buffers: [partial.range(), dw.range(), (db ?? scratch!).range()],
+    params: params(g, gemm),
+    groups: groups1d(total, SUM_WG),
+  });
+  scratch?.dispose();
+  partial.dispose();
+}

@@ -1,0 +1,468 @@
+// 2-D convolution (PyTorch cross-correlation, zero padding, NCHW, weights
+// OIHW) and its gradients as implicit GEMMs on workgroup-memory tiles: the
+// family for discrete GPUs, where staging operands in workgroup memory and
+// sharing them between invocations is what makes a GEMM fast (on llvmpipe,
+// where workgroup memory is plain RAM and barriers are expensive,
+// conv2d.wgsl / conv_vec4.wgsl are faster).
+//
+//   forward     C[o][p]    = Σ_k w[o][k] · x̂[k][p]    M = O, N = batch·Ho·Wo, K = C·kH·kW
+//   input_grad  C[c][p]    = Σ_k ŵ[c][k] · d̂y[k][p]   M = C, N = batch·H·W,   K = O·kH·kW
+//   weight_grad C[o][col]  = Σ_k dy[o][k] · x̂[k][col] M = O, N = C·kH·kW,    K = batch·Ho·Wo
+// The hatted operands are never stored: each K slice of them is gathered
+// straight from the tensors into workgroup memory (implicit im2col; taps in the
+// zero padding, or between the strided outputs for input_grad, read as 0).
+//
+// Tiling (the classic SGEMM scheme): a workgroup of WG_X × WG_Y invocations
+// owns a TILE_M × TILE_N tile of C and walks K in slices of TILE_K. Per slice,
+// every invocation gathers its share of the A slice (TILE_M × TILE_K) and the
+// B slice (TILE_K × TILE_N) into registers, stores them to workgroup memory,
+// and after a barrier multiplies the two slices into its own TM × TN block of
+// C held in registers: rows 4·ty..4·ty+3, columns tx + WG_X·j (j < TN), so
+// that each of the epilogue's stores is coalesced across tx. The next slice's
+// global loads are issued before the multiply, so their latency hides behind
+// it (register prefetch; one tile buffer, two barriers per slice).
+//
+// Workgroup memory holds both slices k-contiguous, as vec4s of 4 consecutive
+// k: a_tile[m][k/4] and b_tile[col][k/4], so the multiply reads every operand
+// 4 k at a time (3 vec4 reads per 32 FMAs), and every invocation writes whole
+// vec4s (WGSL lets a write to one vector component touch the whole vector, so
+// invocations must never share a vec4 they write). b_tile rows are padded to an
+// odd number of vec4s: the 8 consecutive columns that a quarter-warp reads or
+// writes at once then fall in 8 different 16-byte bank groups. a_tile needs no
+// padding: the invocations of a quarter-warp read the same A row (a broadcast).
+//
+// Barriers: each slice is store → barrier → read (multiply) → barrier, and the
+// next store comes after the second barrier. Every loop that contains a
+// barrier runs on uniform values (parameters, workgroup ids), and no
+// invocation returns early: invocations past the edge of C load zeros and take
+// part in every barrier; only their stores are masked.
+//
+// Load mapping (why it is coalesced): the A slice is loaded as vec4s of 4
+// consecutive k, consecutive invocations taking consecutive vec4s along k
+// (weights of one output channel, or dy pixels, contiguous in memory). The B
+// slice is loaded one column per invocation (t % TILE_N: an output pixel for
+// forward / input_grad, a weight column for weight_grad), fixed for the whole
+// K loop so its decomposition is computed once; consecutive invocations take
+// consecutive columns (neighbouring pixels), and each walks B_LOADS
+// consecutive k with an incremental (c, ky, kx) counter instead of a
+// division per element.
+
+// Rows (A) and columns (B) of C per invocation; the multiply is written out for these.
+const TM = 4u;
+const TN = 8u;
+// Register arrays for the prefetched slices: the plans need at most 1 vec4 of A and 4 of B.
+const MAX_A_VEC4S = 2u;
+const MAX_B_VEC4S = 4u;
+
+// K per slice, a multiple of 4.
+override TILE_K: u32 = 16u;
+// forward: add the bias binding. weight_grad: also sum dy into the bias gradient.
+override HAS_BIAS: bool = false;
+
+override TILE_M: u32 = TM * WG_Y;
+override TILE_N: u32 = TN * WG_X;
+override INVOCATIONS: u32 = WG_X * WG_Y;
+// Row strides in vec4s (see above: b_tile's is odd).
+override A_ROW: u32 = TILE_K / 4u;
+override B_ROW: u32 = TILE_K / 4u + 1u;
+override A_VEC4S: u32 = TILE_M * TILE_K / 4u / INVOCATIONS;
+override B_LOADS: u32 = TILE_K * TILE_N / INVOCATIONS;
+
+var<workgroup> a_tile: array<vec4f, TILE_M * A_ROW>;
+var<workgroup> b_tile: array<vec4f, TILE_N * B_ROW>;
+
+struct Params {
+  batch: u32,
+  in_channels: u32,
+  in_h: u32,
+  in_w: u32,
+  out_channels: u32,
+  out_h: u32,
+  out_w: u32,
+  kernel_h: u32,
+  kernel_w: u32,
+  stride_h: u32,
+  stride_w: u32,
+  pad_h: u32,
+  pad_w: u32,
+  // The GEMM's sizes (see the table at the top).
+  m: u32,
+  n: u32,
+  k: u32,
+  // weight_grad: K values per split (a multiple of TILE_K), and the floats
+  // of one split's partial sums: O·C·kH·kW weights, then O biases.
+  chunk: u32,
+  partial_stride: u32,
+  // sum_splits: splits, weights, and elements to sum (weights [+ biases]).
+  splits: u32,
+  weights: u32,
+  total: u32,
+}
+
+// The prefetched share of one A slice and one B slice; b holds B_LOADS
+// consecutive k of one column, 4 per vec4.
+struct Slices {
+  a: array<vec4f, MAX_A_VEC4S>,
+  b: array<vec4f, MAX_B_VEC4S>,
+}
+
+// Row and k (the first of 4) of the j-th A vec4 this invocation loads.
+fn a_row_of(t: u32, j: u32) -> u32 { return (t + j * INVOCATIONS) / (TILE_K / 4u); }
+fn a_k_of(t: u32, j: u32) -> u32 { return (t + j * INVOCATIONS) % (TILE_K / 4u) * 4u; }
+// This invocation's B column, and the first of its B_LOADS consecutive k (a multiple of 4).
+fn b_col_of(t: u32) -> u32 { return t % TILE_N; }
+fn b_k_of(t: u32) -> u32 { return t / TILE_N * B_LOADS; }
+
+fn store_slices(s: Slices, t: u32) {
+  for (var j = 0u; j < A_VEC4S; j++) {
+    a_tile[a_row_of(t, j) * A_ROW + a_k_of(t, j) / 4u] = s.a[j];
+  }
+  let b_at = b_col_of(t) * B_ROW + b_k_of(t) / 4u;
+  for (var q = 0u; q < B_LOADS / 4u; q++) { b_tile[b_at + q] = s.b[q]; }
+}
+
+// acc[j] holds rows 4·ty..4·ty+3 of column tx + WG_X·j.
+fn multiply_slices(acc: ptr<function, array<vec4f, TN>>, tx: u32, ty: u32) {
+  let row = 4u * ty * A_ROW;
+  for (var kq = 0u; kq < TILE_K / 4u; kq++) {
+    let a0 = a_tile[row + kq];
+    let a1 = a_tile[row + A_ROW + kq];
+    let a2 = a_tile[row + 2u * A_ROW + kq];
+    let a3 = a_tile[row + 3u * A_ROW + kq];
+    var b: array<vec4f, TN>;
+    for (var j = 0u; j < TN; j++) { b[j] = b_tile[(tx + j * WG_X) * B_ROW + kq]; }
+    for (var kk = 0u; kk < 4u; kk++) {
+      let a = vec4f(a0[kk], a1[kk], a2[kk], a3[kk]);
+      for (var j = 0u; j < TN; j++) { (*acc)[j] = fma(a, vec4f(b[j][kk]), (*acc)[j]); }
+    }
+  }
+}
+
+// Row sums of this invocation's 4 rows of the A slice (weight_grad's bias gradient: Σ dy).
+fn a_row_sums(ty: u32) -> vec4f {
+  let row = 4u * ty * A_ROW;
+  let ones = vec4f(1.0);
+  var s = vec4f(0.0);
+  for (var kq = 0u; kq < TILE_K / 4u; kq++) {
+    s += vec4f(dot(a_tile[row + kq], ones), dot(a_tile[row + A_ROW + kq], ones),
+               dot(a_tile[row + 2u * A_ROW + kq], ones), dot(a_tile[row + 3u * A_ROW + kq], ones));
+  }
+  return s;
+}
+
+// Column j of C for this invocation (j < TN), relative to the tile.
+fn tile_col(tx: u32, j: u32) -> u32 { return tx + j * WG_X; }
+
+// The N tile of forward and input_grad: folded into y and z above 65,535 tiles.
+fn n_tile(wid: vec3u, nwg: vec3u) -> u32 { return wid.y + wid.z * nwg.y; }
+
+// An (o|c, ky, kx) counter over k = (ch·kH + ky)·kW + kx, stepped without divisions.
+struct Tap { ch: u32, ky: u32, kx: u32 }
+
+fn tap_of(k: u32, kh: u32, kw: u32) -> Tap {
+  let taps = kh * kw;
+  return Tap(k / taps, k % taps / kw, k % kw);
+}
+
+fn next_tap(t: Tap, kh: u32, kw: u32) -> Tap {
+  var r = t;
+  r.kx++;
+  if (r.kx == kw) {
+    r.kx = 0u;
+    r.ky++;
+    if (r.ky == kh) { r.ky = 0u; r.ch++; }
+  }
+  return r;
+}
+
+// ---- forward: y = act(conv(x, w) + bias) -------------------------------------------
+
+@group(0) @binding(0) var<storage, read> f_x: array<f32>;
+@group(0) @binding(1) var<storage, read> f_w: array<f32>;
+@group(0) @binding(2) var<storage, read> f_bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> f_y: array<f32>;
+@group(0) @binding(4) var<uniform> fp: Params;
+
+// The output pixel a B column gathers for: where its receptive field starts.
+struct ForwardColumn { inside: bool, x_image: u32, hi0: i32, wi0: i32 }
+
+fn forward_column(pixel: u32) -> ForwardColumn {
+  let out_plane = fp.out_h * fp.out_w;
+  let n = min(pixel / out_plane, fp.batch - 1u);
+  let r = pixel % out_plane;
+  return ForwardColumn(
+    pixel < fp.n,
+    n * fp.in_channels * fp.in_h * fp.in_w,
+    i32(r / fp.out_w * fp.stride_h) - i32(fp.pad_h),
+    i32(r % fp.out_w * fp.stride_w) - i32(fp.pad_w),
+  );
+}
+
+fn forward_load(t: u32, m0: u32, k0: u32, col: ForwardColumn) -> Slices {
+  var s: Slices;
+  for (var j = 0u; j < A_VEC4S; j++) {
+    let o = m0 + a_row_of(t, j);
+    let k = k0 + a_k_of(t, j);
+    let base = o * fp.k + k;
+    var v = vec4f(0.0);
+    if (o < fp.m) {
+      if (k < fp.k) { v.x = f_w[base]; }
+      if (k + 1u < fp.k) { v.y = f_w[base + 1u]; }
+      if (k + 2u < fp.k) { v.z = f_w[base + 2u]; }
+      if (k + 3u < fp.k) { v.w = f_w[base + 3u]; }
+    }
+    s.a[j] = v;
+  }
+  let k = k0 + b_k_of(t);
+  var tap = tap_of(k, fp.kernel_h, fp.kernel_w);
+  let plane = fp.in_h * fp.in_w;
+  for (var i = 0u; i < B_LOADS; i++) {
+    let hi = col.hi0 + i32(tap.ky);
+    let wi = col.wi0 + i32(tap.kx);
+    var v = 0.0;
+    if (col.inside && k + i < fp.k && hi >= 0 && hi < i32(fp.in_h) && wi >= 0 && wi < i32(fp.in_w)) {
+      v = f_x[col.x_image + tap.ch * plane + u32(hi) * fp.in_w + u32(wi)];
+    }
+    s.b[i / 4u][i % 4u] = v;
+    tap = next_tap(tap, fp.kernel_h, fp.kernel_w);
+  }
+  return s;
+}
+
+fn forward_gemm(t: u32, tx: u32, ty: u32, m0: u32, n0: u32) -> array<vec4f, TN> {
+  let col = forward_column(n0 + b_col_of(t));
+  var acc: array<vec4f, TN>;
+  var s = forward_load(t, m0, 0u, col);
+  for (var k0 = 0u; k0 < fp.k; k0 += TILE_K) {
+    store_slices(s, t);
+    workgroupBarrier();
+    if (k0 + TILE_K < fp.k) { s = forward_load(t, m0, k0 + TILE_K, col); }
+    multiply_slices(&acc, tx, ty);
+    workgroupBarrier();
+  }
+  return acc;
+}
+
+@compute @workgroup_size(WG_X, WG_Y)
+fn forward(@builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) t: u32,
+           @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let m0 = wid.x * TILE_M;
+  let n0 = n_tile(wid, nwg) * TILE_N;
+  let acc = forward_gemm(t, lid.x, lid.y, m0, n0);
+  let o0 = m0 + 4u * lid.y;
+  var bias = vec4f(0.0);
+  if (HAS_BIAS) {
+    for (var i = 0u; i < TM; i++) { bias[i] = f_bias[min(o0 + i, fp.m - 1u)]; }
+  }
+  let out_plane = fp.out_h * fp.out_w;
+  for (var j = 0u; j < TN; j++) {
+    let pixel = n0 + tile_col(lid.x, j);
+    if (pixel >= fp.n) { continue; }
+    let y_pixel = pixel / out_plane * fp.out_channels * out_plane + pixel % out_plane;
+    let v = activate4(acc[j] + bias);
+    for (var i = 0u; i < TM; i++) {
+      if (o0 + i < fp.m) { f_y[y_pixel + (o0 + i) * out_plane] = v[i]; }
+    }
+  }
+}
+
+// ---- input_grad: dx = conv_transpose(dy, w) --------------------------------------------
+// k = (o·kH + ky)·kW + kx; B[k][(n,h,w)] = dy[n, o, (h+pH−ky)/sH, (w+pW−kx)/sW]
+// where both divisions are exact and land inside dy, else 0; A[c][k] = w[o, c, ky, kx].
+
+@group(0) @binding(0) var<storage, read> d_dy: array<f32>;
+@group(0) @binding(1) var<storage, read> d_w: array<f32>;
+@group(0) @binding(2) var<storage, read_write> d_dx: array<f32>;
+@group(0) @binding(3) var<uniform> dp: Params;
+
+// The input pixel a B column gathers for, shifted by the padding.
+struct InputGradColumn { inside: bool, dy_image: u32, hp: i32, wp: i32 }
+
+fn input_grad_column(pixel: u32) -> InputGradColumn {
+  let plane = dp.in_h * dp.in_w;
+  let n = min(pixel / plane, dp.batch - 1u);
+  let r = pixel % plane;
+  return InputGradColumn(
+    pixel < dp.n,
+    n * dp.out_channels * dp.out_h * dp.out_w,
+    i32(r / dp.in_w + dp.pad_h),
+    i32(r % dp.in_w + dp.pad_w),
+  );
+}
+
+fn input_grad_load(t: u32, m0: u32, k0: u32, col: InputGradColumn) -> Slices {
+  var s: Slices;
+  let taps = dp.kernel_h * dp.kernel_w;
+  for (var j = 0u; j < A_VEC4S; j++) {
+    let c = m0 + a_row_of(t, j);
+    let k = k0 + a_k_of(t, j);
+    var v = vec4f(0.0);
+    if (c < dp.m) {
+      for (var l = 0u; l < 4u; l++) {
+        let kl = k + l;
+        if (kl < dp.k) { v[l] = d_w[(kl / taps * dp.in_channels + c) * taps + kl % taps]; }
+      }
+    }
+    s.a[j] = v;
+  }
+  let k = k0 + b_k_of(t);
+  var tap = tap_of(k, dp.kernel_h, dp.kernel_w);
+  let sh = i32(dp.stride_h);
+  let sw = i32(dp.stride_w);
+  let out_plane = dp.out_h * dp.out_w;
+  for (var i = 0u; i < B_LOADS; i++) {
+    let u = col.hp - i32(tap.ky);
+    let v = col.wp - i32(tap.kx);
+    var value = 0.0;
+    if (col.inside && k + i < dp.k && u >= 0 && v >= 0 && u % sh == 0 && v % sw == 0) {
+      let ho = u32(u / sh);
+      let wo = u32(v / sw);
+      if (ho < dp.out_h && wo < dp.out_w) { value = d_dy[col.dy_image + tap.ch * out_plane + ho * dp.out_w + wo]; }
+    }
+    s.b[i / 4u][i % 4u] = value;
+    tap = next_tap(tap, dp.kernel_h, dp.kernel_w);
+  }
+  return s;
+}
+
+@compute @workgroup_size(WG_X, WG_Y)
+fn input_grad(@builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) t: u32,
+              @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let m0 = wid.x * TILE_M;
+  let n0 = n_tile(wid, nwg) * TILE_N;
+  let col = input_grad_column(n0 + b_col_of(t));
+  var acc: array<vec4f, TN>;
+  var s = input_grad_load(t, m0, 0u, col);
+  for (var k0 = 0u; k0 < dp.k; k0 += TILE_K) {
+    store_slices(s, t);
+    workgroupBarrier();
+    if (k0 + TILE_K < dp.k) { s = input_grad_load(t, m0, k0 + TILE_K, col); }
+    multiply_slices(&acc, lid.x, lid.y);
+    workgroupBarrier();
+  }
+
+  let plane = dp.in_h * dp.in_w;
+  for (var j = 0u; j < TN; j++) {
+    let pixel = n0 + tile_col(lid.x, j);
+    if (pixel >= dp.n) { continue; }
+    let dx_pixel = pixel / plane * dp.in_channels * plane + pixel % plane;
+    for (var i = 0u; i < TM; i++) {
+      let c = m0 + 4u * lid.y + i;
+      if (c < dp.m) { d_dx[dx_pixel + c * plane] = acc[j][i]; }
+    }
+  }
+}
+
+// ---- weight_grad: partial sums of dw = Σ dy · x̂ over one split of K ------------------------
+// k = (n·Ho + ho)·Wo + wo; col = (c·kH + ky)·kW + kx; A[o][k] = dy[n, o, ho, wo],
+// B[k][col] = x[n, c, ho·sH + ky − pH, wo·sW + kx − pW]. Workgroup z is the
+// split: it sums k in [z·chunk, (z+1)·chunk) and writes
+// partial[z·partial_stride + o·N + col]; the workgroups of the first N tile
+// (wid.y == 0) also sum their A rows, dy, into partial[z·partial_stride + O·N + o]
+// for the bias gradient. sum_splits adds the splits.
+
+@group(0) @binding(0) var<storage, read> g_dy: array<f32>;
+@group(0) @binding(1) var<storage, read> g_x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> g_partial: array<f32>;
+@group(0) @binding(3) var<uniform> gp: Params;
+
+// The weight a B column gathers for: its input channel's plane and its tap's offset from the output pixel.
+struct WeightColumn { inside: bool, x_channel: u32, dky: i32, dkx: i32 }
+
+fn weight_column(col: u32) -> WeightColumn {
+  let tap = tap_of(min(col, gp.n - 1u), gp.kernel_h, gp.kernel_w);
+  return WeightColumn(
+    col < gp.n,
+    tap.ch * gp.in_h * gp.in_w,
+    i32(tap.ky) - i32(gp.pad_h),
+    i32(tap.kx) - i32(gp.pad_w),
+  );
+}
+
+fn weight_grad_load(t: u32, m0: u32, k0: u32, col: WeightColumn) -> Slices {
+  var s: Slices;
+  let out_plane = gp.out_h * gp.out_w;
+  for (var j = 0u; j < A_VEC4S; j++) {
+    let o = m0 + a_row_of(t, j);
+    let k = k0 + a_k_of(t, j);
+    var v = vec4f(0.0);
+    if (o < gp.m) {
+      for (var l = 0u; l < 4u; l++) {
+        let kl = k + l;
+        if (kl < gp.k) { v[l] = g_dy[(kl / out_plane * gp.out_channels + o) * out_plane + kl % out_plane]; }
+      }
+    }
+    s.a[j] = v;
+  }
+  // (n, ho, wo) of this invocation's first k row, stepped along the row without divisions.
+  let k = k0 + b_k_of(t);
+  var n = k / out_plane;
+  var ho = k % out_plane / gp.out_w;
+  var wo = k % gp.out_w;
+  let plane = gp.in_h * gp.in_w;
+  for (var i = 0u; i < B_LOADS; i++) {
+    let hi = i32(ho * gp.stride_h) + col.dky;
+    let wi = i32(wo * gp.stride_w) + col.dkx;
+    var v = 0.0;
+    if (col.inside && k + i < gp.k && hi >= 0 && hi < i32(gp.in_h) && wi >= 0 && wi < i32(gp.in_w)) {
+      v = g_x[n * gp.in_channels * plane + col.x_channel + u32(hi) * gp.in_w + u32(wi)];
+    }
+    s.b[i / 4u][i % 4u] = v;
+    wo++;
+    if (wo == gp.out_w) {
+      wo = 0u;
+      ho++;
+      if (ho == gp.out_h) { ho = 0u; n++; }
+    }
+  }
+  return s;
+}
+
+@compute @workgroup_size(WG_X, WG_Y)
+fn weight_grad(@builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) t: u32,
+               @builtin(workgroup_id) wid: vec3u) {
+  let m0 = wid.x * TILE_M;
+  let n0 = wid.y * TILE_N;
+  let k_begin = wid.z * gp.chunk;
+  let k_end = min(gp.k, k_begin + gp.chunk);
+  let sums_bias = HAS_BIAS && wid.y == 0u && lid.x == 0u;
+  let col = weight_column(n0 + b_col_of(t));
+  var acc: array<vec4f, TN>;
+  var bias_sum = vec4f(0.0);
+  var s = weight_grad_load(t, m0, k_begin, col);
+  for (var k0 = k_begin; k0 < k_end; k0 += TILE_K) {
+    store_slices(s, t);
+    workgroupBarrier();
+    if (k0 + TILE_K < k_end) { s = weight_grad_load(t, m0, k0 + TILE_K, col); }
+    multiply_slices(&acc, lid.x, lid.y);
+    if (sums_bias) { bias_sum += a_row_sums(lid.y); }
+    workgroupBarrier();
+  }
+
+  let out = wid.z * gp.partial_stride;
+  for (var i = 0u; i < TM; i++) {
+    let o = m0 + 4u * lid.y + i;
+    if (o >= gp.m) { break; }
+    for (var j = 0u; j < TN; j++) {
+      let c = n0 + tile_col(lid.x, j);
+      if (c < gp.n) { g_partial[out + o * gp.n + c] = acc[j][i]; }
+    }
+    if (sums_bias) { g_partial[out + gp.m * gp.n + o] = bias_sum[i]; }
+  }
+}
+
+// ---- sum_splits: dw[i] = Σ_z partial[z·partial_stride + i] (then db) ------------------------
+
+@group(0) @binding(0) var<storage, read> s_partial: array<f32>;
+@group(0) @binding(1) var<storage, read_write> s_dw: array<f32>;
+@group(0) @binding(2) var<storage, read_write> s_db: array<f32>;
+@group(0) @binding(3) var<uniform> sp: Params;
+
+@compute @workgroup_size(WG_X)
+fn sum_splits(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = linear_index(lid, wid, nwg);
+  if (i >= sp.total) { return; }
+  var total = 0.0;
+  for (var z = 0u; z < sp.splits; z++) { total += s_partial[z * sp.partial_stride + i]; }
+  if (i < sp.weights) { s_dw[i] = total; } else { s_db[i - sp.weights] = total; }
+}

@@ -1,0 +1,207 @@
+// kernels/conv_tiled.ts (the workgroup-memory implicit-GEMM conv for discrete
+// GPUs), called directly on tensors: forward with fused bias and activation,
+// input gradient and weight/bias gradients against float64 references, on
+// both tile plans, plus its pure choices (plan from limits, split-K).
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Tensor } from '../engine/index.ts';
+import type { FusedActivation } from '../kernels/activation.ts';
+import { convFamily, type ConvGeometry } from '../kernels/conv2d.ts';
+import { EngineError, type Device } from '../engine/index.ts';
+import {
+  convTiledForward, convTiledInputGrad, convTiledPlan, convTiledWeightGrad, convTiledWeightGradSplits, loadsPerInvocation, type ConvTiledPlan,
+} from '../kernels/conv_tiled.ts';
+import { asF32, assertClose, maxAbs, rng, testDevice } from './helpers.ts';
+import { conv2dOutShape, conv2dRef, type Conv2dRefShape } from './ref/conv.ts';
+
+const r = rng(31);
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+const WEBGPU_MINIMUM = { maxComputeInvocationsPerWorkgroup: 128, maxComputeWorkgroupStorageSize: 16384 };
+const SMALL_PLAN = convTiledPlan(WEBGPU_MINIMUM);
+
+function geometry(s: Conv2dRefShape): ConvGeometry {
+  const [batch, inChannels, inH, inW] = s.x;
+  const [outChannels, , kernelH, kernelW] = s.w;
+  const [, , outH, outW] = conv2dOutShape(s);
+  const [strideH, strideW] = s.stride ?? [1, 1];
+  const [padH, padW] = s.padding ?? [0, 0];
+  return { batch, inChannels, inH, inW, outChannels, outH, outW, kernelH, kernelW, strideH, strideW, padH, padW };
+}
+
+/** dx[n,c,hi,wi] = Σ w[o,c,ky,kx]·dy[n,o,i,j] over the (i, j, ky, kx) that read (hi, wi): the forward's scatter. */
+function inputGradRef(s: Conv2dRefShape, dy: Float64Array, w: Float64Array): Float64Array {
+  const [N, C, H, W] = s.x;
+  const [O, , KH, KW] = s.w;
+  const [sH, sW] = s.stride ?? [1, 1];
+  const [pH, pW] = s.padding ?? [0, 0];
+  const [, , OH, OW] = conv2dOutShape(s);
+  const dx = new Float64Array(N * C * H * W);
+  for (let n = 0; n < N; n++)
+    for (let o = 0; o < O; o++)
+      for (let i = 0; i < OH; i++)
+        for (let j = 0; j < OW; j++) {
+          const g = dy[((n * O + o) * OH + i) * OW + j];
+          for (let c = 0; c < C; c++)
+            for (let ky = 0; ky < KH; ky++) {
+              const hi = i * sH + ky - pH;
+              if (hi < 0 || hi >= H) continue;
+              for (let kx = 0; kx < KW; kx++) {
+                const wi = j * sW + kx - pW;
+                if (wi < 0 || wi >= W) continue;
+                dx[((n * C + c) * H + hi) * W + wi] += g * w[((o * C + c) * KH + ky) * KW + kx];
+              }
+            }
+        }
+  return dx;
+}
+
+/** dw[o,c,ky,kx] = Σ_{n,i,j} dy[n,o,i,j]·x[n,c,i·sH+ky−pH, j·sW+kx−pW]; db[o] = Σ_{n,i,j} dy[n,o,i,j]. */
+function weightGradRef(s: Conv2dRefShape, dy: Float64Array, x: Float64Array): { dw: Float64Array; db: Float64Array } {
+  const [N, C, H, W] = s.x;
+  const [O, , KH, KW] = s.w;
+  const [sH, sW] = s.stride ?? [1, 1];
+  const [pH, pW] = s.padding ?? [0, 0];
+  const [, , OH, OW] = conv2dOutShape(s);
+  const dw = new Float64Array(O * C * KH * KW);
+  const db = new Float64Array(O);
+  for (let n = 0; n < N; n++)
+    for (let o = 0; o < O; o++)
+      for (let i = 0; i < OH; i++)
+        for (let j = 0; j < OW; j++) {
+          const g = dy[((n * O + o) * OH + i) * OW + j];
+          db[o] += g;
+          for (let c = 0; c < C; c++)
+            for (let ky = 0; ky < KH; ky++) {
+              const hi = i * sH + ky - pH;
+              if (hi < 0 || hi >= H) continue;
+              for (let kx = 0; kx < KW; kx++) {
+                const wi = j * sW + kx - pW;
+                if (wi < 0 || wi >= W) continue;
+                dw[((o * C + c) * KH + ky) * KW + kx] += g * x[((n * C + c) * H + hi) * W + wi];
+              }
+            }
+        }
+  return { dw, db };
+}
+
+const ACTIVATIONS: Record<string, { fused: FusedActivation; ref: (v: number) => number }> = {
+  none: { fused: { act: 0, slope: 0 }, ref: (v) => v },
+  relu: { fused: { act: 1, slope: 0 }, ref: (v) => Math.max(v, 0) },
+  leaky: { fused: { act: 2, slope: 0.1 }, ref: (v) => (v > 0 ? v : 0.1 * v) },
+  sigmoid: { fused: { act: 3, slope: 0 }, ref: (v) => 1 / (1 + Math.exp(-v)) },
+};
+
+interface Case extends Conv2dRefShape {
+  name: string;
+  bias: boolean;
+  activation: keyof typeof ACTIVATIONS;
+}
+
+const cases: Case[] = [
+  { name: '3×3 s1 p1, 13×17, 3→5', x: [1, 3, 13, 17], w: [5, 3, 3, 3], padding: [1, 1], bias: true, activation: 'relu' },
+  { name: '3×3 s2 p1, 13×17, N=3, 5→25', x: [3, 5, 13, 17], w: [25, 5, 3, 3], stride: [2, 2], padding: [1, 1], bias: true, activation: 'leaky' },
+  { name: '3×3 s1 p1, 9×8 N=3, 50→50', x: [3, 50, 9, 8], w: [50, 50, 3, 3], padding: [1, 1], bias: true, activation: 'sigmoid' },
+  { name: '3×3 s2 p1, 9×8 64→50, no bias', x: [1, 64, 9, 8], w: [50, 64, 3, 3], stride: [2, 2], padding: [1, 1], bias: false, activation: 'none' },
+  { name: '3×3 s1 p1, 13×17, N=3, 64→50', x: [3, 64, 13, 17], w: [50, 64, 3, 3], padding: [1, 1], bias: true, activation: 'none' },
+  { name: '3×3 s1 p1, 70 outputs (two M tiles), 25 inputs', x: [1, 25, 9, 8], w: [70, 25, 3, 3], padding: [1, 1], bias: true, activation: 'relu' },
+  { name: '1×1, 13×17, N=3, 25→3', x: [3, 25, 13, 17], w: [3, 25, 1, 1], bias: true, activation: 'leaky' },
+  { name: '1×1, 9×8 5→64, no bias', x: [1, 5, 9, 8], w: [64, 5, 1, 1], bias: false, activation: 'sigmoid' },
+  { name: '7×7 s3 p2, 13×17, N=3, 3→5', x: [3, 3, 13, 17], w: [5, 3, 7, 7], stride: [3, 3], padding: [2, 2], bias: true, activation: 'none' },
+  { name: '3×5 kernel, stride [2,1], padding [0,2], 5→9', x: [1, 5, 9, 8], w: [9, 5, 3, 5], stride: [2, 1], padding: [0, 2], bias: true, activation: 'relu' },
+  { name: '3×5 kernel, stride [2,1], padding [0,2], N=3, 3→5, no bias', x: [3, 3, 13, 17], w: [5, 3, 3, 5], stride: [2, 1], padding: [0, 2], bias: false, activation: 'leaky' },
+  { name: '3×3 s2 p0 (ESA), odd sizes, 50→50', x: [1, 50, 13, 17], w: [50, 50, 3, 3], stride: [2, 2], bias: true, activation: 'sigmoid' },
+  { name: '1-pixel input, 3×3 p1', x: [2, 3, 1, 1], w: [5, 3, 3, 3], padding: [1, 1], bias: true, activation: 'relu' },
+  // Weight gradient with K = 2·64·64 = 8192 split into many slices.
+  { name: 'split-K weight gradient, 2×16×64×64, 16→16', x: [2, 16, 64, 64], w: [16, 16, 3, 3], padding: [1, 1], bias: true, activation: 'relu' },
+];
+
+const GRADIENT_TOLERANCE = (expected: Float64Array) => ({ rtol: 1e-3, atol: 1e-4 * Math.max(1, maxAbs(expected)) });
+
+async function check(c: Case, plan: ConvTiledPlan | undefined): Promise<void> {
+  const device = await testDevice();
+  const g = geometry(c);
+  const yShape = conv2dOutShape(c);
+  const x64 = asF32(r.uniform(size(c.x)));
+  const w64 = asF32(r.uniform(size(c.w)));
+  const b64 = c.bias ? asF32(r.uniform(c.w[0])) : null;
+  const dy64 = asF32(r.uniform(size(yShape)));
+  const x = Tensor.fromData(device, Float32Array.from(x64), c.x);
+  const w = Tensor.fromData(device, Float32Array.from(w64), c.w);
+  const b = b64 ? Tensor.fromData(device, Float32Array.from(b64), [c.w[0]]) : null;
+  const dy = Tensor.fromData(device, Float32Array.from(dy64), yShape);
+  const y = Tensor.empty(device, yShape);
+  const dx = Tensor.empty(device, c.x);
+  const dw = Tensor.empty(device, c.w);
+  const db = c.bias ? Tensor.empty(device, [c.w[0]]) : null;
+  const activation = ACTIVATIONS[c.activation];
+  convTiledForward(x, w, b, y, g, activation.fused, plan);
+  convTiledInputGrad(dy, w, dx, g, plan);
+  convTiledWeightGrad(dy, x, dw, db, g, plan);
+
+  assertClose(await y.read(), conv2dRef(c, x64, w64, b64).map(activation.ref), `forward (${c.activation})`);
+  const dxRef = inputGradRef(c, dy64, w64);
+  assertClose(await dx.read(), dxRef, 'input gradient', GRADIENT_TOLERANCE(dxRef));
+  const { dw: dwRef, db: dbRef } = weightGradRef(c, dy64, x64);
+  assertClose(await dw.read(), dwRef, 'weight gradient', GRADIENT_TOLERANCE(dwRef));
+  if (db) assertClose(await db.read(), dbRef, 'bias gradient', GRADIENT_TOLERANCE(dbRef));
+  [x, w, b, dy, y, dx, dw, db].forEach((t) => t?.dispose());
+}
+
+for (const c of cases) {
+  test(`conv_tiled ${c.name}: x ${JSON.stringify(c.x)} w ${JSON.stringify(c.w)}`, () => check(c, undefined));
+}
+
+// The 128-invocation plan (32×128 tiles, 16 B loads per invocation) on a few of the same shapes.
+for (const c of [cases[1], cases[4], cases[9], cases[13]]) {
+  test(`conv_tiled, WebGPU-minimum plan: ${c.name}`, () => check(c, SMALL_PLAN));
+}
+
+test('conv_tiled plan: 64×128 tiles where 256 invocations fit, 32×128 at the WebGPU minimum, an error below it', () => {
+  const llvmpipe = convTiledPlan({ maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupStorageSize: 32768 });
+  assert.equal([llvmpipe.workgroup, llvmpipe.tileM, llvmpipe.tileN, llvmpipe.tileK], [[16, 16], 64, 128, 16]);
+  assert.equal(convTiledPlan({ maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupStorageSize: 16384 }), llvmpipe);
+  assert.equal([SMALL_PLAN.workgroup, SMALL_PLAN.tileM, SMALL_PLAN.tileN], [[16, 8], 32, 128]);
+  assert.equal(convTiledPlan({ limits: WEBGPU_MINIMUM }), SMALL_PLAN);
+  for (const p of [llvmpipe, SMALL_PLAN]) {
+    if (p.workgroupStorage > WEBGPU_MINIMUM.maxComputeWorkgroupStorageSize) throw new Error(`plan ${JSON.stringify(p)} exceeds 16 KiB`);
+    const { aVec4s, bLoads } = loadsPerInvocation(p);
+    if (!Number.isInteger(aVec4s) || !Number.isInteger(bLoads)) throw new Error(`plan ${JSON.stringify(p)}: uneven loads ${aVec4s}, ${bLoads}`);
+  }
+  assert.throws(() => convTiledPlan({ maxComputeInvocationsPerWorkgroup: 64, maxComputeWorkgroupStorageSize: 16384 }), /no tile fits/);
+});
+
+test('conv_tiled weight-gradient splits: cover K once, whole slices, fill an H100 at 720p without short slices', () => {
+  for (const [k, tiles] of [[1, 1], [15, 3], [512, 1], [8192, 1], [57_600, 4], [230_400, 5], [921_600, 5], [100_000, 2000]]) {
+    const { splits, chunk } = convTiledWeightGradSplits(k, tiles, 16);
+    if (splits < 1 || chunk % 16 !== 0 || splits * chunk < k || (splits - 1) * chunk >= k) throw new Error(`bad split of K ${k}: ${splits} × ${chunk}`);
+    if (splits > 1 && chunk < 512) throw new Error(`K ${k}: slices of ${chunk} are too short`);
+  }
+  // LMFN's 3×3 64→64 at 720×1280 stride 2: 5 tiles of C, K = 360·640.
+  const { splits } = convTiledWeightGradSplits(360 * 640, 5, 16);
+  if (splits * 5 < 132 * 2) throw new Error(`only ${splits * 5} workgroups for an H100's 132 SMs`);
+  assert.equal(convTiledWeightGradSplits(300, 5, 16).splits, 1);
+  // The split-K test case above: K = 2·64·64 over 2 tiles of C (16 outputs × 144 columns).
+  assert.equal(convTiledWeightGradSplits(2 * 64 * 64, 2, 16), { splits: 16, chunk: 512 });
+});
+
+test('conv family: tiled on GPU adapters, direct on the CPU adapter, WGRAD_CONV overrides, a bad value is an error', () => {
+  const fake = (kind: 'gpu' | 'cpu') => ({ description: { kind } }) as Device;
+  const saved = process.env.WGRAD_CONV;
+  try {
+    delete process.env.WGRAD_CONV;
+    assert.equal([convFamily(fake('gpu')), convFamily(fake('cpu'))], ['tiled', 'direct']);
+    process.env.WGRAD_CONV = 'Tiled';
+    assert.equal(convFamily(fake('cpu')), 'tiled');
+    process.env.WGRAD_CONV = 'direct';
+    assert.equal(convFamily(fake('gpu')), 'direct');
+    process.env.WGRAD_CONV = 'fast';
+    assert.throws(() => convFamily(fake('gpu')), (e: Error) => e instanceof EngineError && /WGRAD_CONV must be 'auto', 'tiled' or 'direct', got 'fast'/.test(e.message));
+  } finally {
+    if (saved === undefined) delete process.env.WGRAD_CONV;
+    else process.env.WGRAD_CONV = saved;
+  }
+});
+
+test.run();
