@@ -150,10 +150,13 @@ export function convVec4InputGrad(dy: Tensor, w: Tensor, dx: Tensor, g: ConvGeom
 
 /**
  * Weight-gradient invocations to aim for: a CPU adapter wants few (each
- * slice of the reduction costs its partial sums and a second pass), a GPU
- * many. Fewer steps per slice than MIN_STEPS are never worth a slice.
+ * slice of the reduction costs its partial sums and a second pass; LMFN's
+ * 64- and 50-channel 3×3s already have 52–64 channel-block invocations, 4+
+ * workgroups for llvmpipe's threads, and splitting them measured ~3% slower
+ * over a training step than not), a GPU many. Fewer steps per slice than
+ * MIN_STEPS are never worth a slice.
  */
-const WEIGHT_GRAD_INVOCATIONS = { cpu: 128, gpu: 16384 } as const;
+const WEIGHT_GRAD_INVOCATIONS = { cpu: 32, gpu: 16384 } as const;
 const MIN_STEPS = 4;
 
 /**
