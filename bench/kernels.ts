@@ -36,7 +36,7 @@ export interface KernelCase {
   bytes: number;
   /** The peer workload (W1…W4) this row belongs to; `--op peers` selects these. */
   peerWorkload?: string;
-  /** The peer table cell this row is compared with (W1_fwd, W1_fwdbwd, W3_matmul, …). */
+  /** The peer table cell this row is compared with (W1_fwd, W1_dX, W1_dW, W1_fwdbwd, W3_matmul, …). */
   peer?: string;
   prepare(device: Device): Prepared;
 }
@@ -60,6 +60,15 @@ export interface KernelResult {
   peer?: string;
   /** Bytes still live after the row was torn down (should be 0). */
   leakedBytes?: number;
+  /** The same workload through tfjs-webgpu in the same run (`--tfjs`, bench/tfjs.ts). */
+  tfjs?: TfjsTiming;
+}
+
+export interface TfjsTiming {
+  ms: number;
+  minMs: number;
+  samples: number;
+  repsPerSample: number;
 }
 
 // ---------------------------------------------------------------------------
@@ -197,7 +206,7 @@ export function convCases(spec: ConvSpec): KernelCase[] {
   ];
   const base = { family: 'conv2d', workload, peerWorkload: spec.peer };
   return spec.passes.map((pass): KernelCase => {
-    const peer = spec.peer && (pass === 'fwd' || pass === 'fwd+bwd') ? `${spec.peer}_${pass === 'fwd' ? 'fwd' : 'fwdbwd'}` : undefined;
+    const peer = spec.peer && `${spec.peer}_${pass === 'fwd+bwd' ? 'fwdbwd' : pass}`;
     switch (pass) {
       case 'fwd':
         return { ...base, id: `${spec.id}.fwd`, pass, flops: 2 * macs, bytes: bytesOf(xShape, wShape, bShape, yShape), peer, prepare: opRow(operands(false, false), forward, 'fwd') };

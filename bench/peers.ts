@@ -1,7 +1,8 @@
 // Peer baselines for W1–W4, copied from ../shared/peers/RESULTS.md ("Main
 // table: median ms"), measured 2026-11-25 on this project's 2-core CPU
 // machine (AVX-512, no GPU). Only comparable with our rows measured on that
-// machine's CPU adapter (Dawn/llvmpipe).
+// machine's CPU adapter (Dawn/llvmpipe). The peers have no separate dX and dW
+// numbers; `lmfn bench kernels --tfjs` measures those live (bench/tfjs.ts).
 
 export const PEER_SOURCE = '../shared/peers/RESULTS.md (2026-11-25, 2-core Xeon KVM guest, no GPU; median of 9–18 samples)';
 
@@ -12,8 +13,12 @@ export interface PeerWorkload {
 
 export const PEER_WORKLOADS: PeerWorkload[] = [
   { key: 'W1_fwd', what: 'W1 conv 3×3 64→64, 1×64×128×128, fwd' },
+  { key: 'W1_dX', what: 'W1 dX' },
+  { key: 'W1_dW', what: 'W1 dW' },
   { key: 'W1_fwdbwd', what: 'W1 fwd + bwd (dX, dW)' },
   { key: 'W2_fwd', what: 'W2 conv 3×3 s2 64→64, 1×64×128×128 → 64², fwd' },
+  { key: 'W2_dX', what: 'W2 dX' },
+  { key: 'W2_dW', what: 'W2 dW' },
   { key: 'W2_fwdbwd', what: 'W2 fwd + bwd (dX, dW)' },
   { key: 'W3_matmul', what: 'W3 matmul 1024³' },
   { key: 'W4_attn', what: 'W4 softmax(X·Xᵀ)·X, X 256×4096' },

@@ -37,6 +37,8 @@ export interface RunInfo {
   /** 1/5/15-minute load average of the host when the run started: other work shares the CPU. */
   loadAverage: number[];
   calibration?: CalibrationSummary;
+  /** How the live tfjs-webgpu rows were measured (`--tfjs`). */
+  tfjs?: string;
 }
 
 export interface StoredResults<R> {
@@ -127,7 +129,8 @@ function runLines(runs: RunInfo[]): string[] {
     const each = c && (c.measured?.length ?? 0) > 1 ? `, best of ${c.measured.map((m) => `${fmt(m.gflops)}/${fmt(m.gbps)}`).join(' and ')} at start and end` : '';
     const cal = c ? `; calibration: FMA peak **${fmt(c.gflops)} GFLOP/s**, copy **${fmt(c.gbps)} GB/s** (${fmt(c.copyBytes / 2 ** 20)} MiB${each})` : '';
     const load = r.loadAverage.map((v) => v.toFixed(2)).join(' / ');
-    return `- ${runs.length > 1 ? `run ${i}: ` : ''}${r.date}, \`${r.command}\`; ${r.timing}${cal}; host load average at start ${load}`;
+    const tfjs = r.tfjs ? `; ${r.tfjs}` : '';
+    return `- ${runs.length > 1 ? `run ${i}: ` : ''}${r.date}, \`${r.command}\`; ${r.timing}${cal}${tfjs}; host load average at start ${load}`;
   });
 }
 
@@ -157,26 +160,30 @@ export function renderKernels(s: StoredResults<KernelResult>): string {
 function peerTable(s: StoredResults<KernelResult>): string[] {
   const ours = new Map(s.rows.filter((r) => r.peer).map((r) => [r.peer!, r]));
   if (!ours.size) return [];
+  const live = s.rows.some((r) => r.tfjs);
   const [p1, p4, ...others] = PEERS;
   const header = [
-    'workload', 'ours ms (GFLOP/s)', `${p1.id} ${p1.name}`, `${p1.id} ms / ours`, `${p4.id} ${p4.name}`, `${p4.id} ms / ours`,
-    ...others.map((p) => `${p.id} ${p.name}`),
+    'workload', 'ours ms (GFLOP/s)', ...(live ? ['tfjs-webgpu live (this run)', 'live ms / ours'] : []),
+    `${p1.id} ${p1.name}`, `${p1.id} ms / ours`, `${p4.id} ${p4.name}`, `${p4.id} ms / ours`, ...others.map((p) => `${p.id} ${p.name}`),
   ];
-  const rows = PEER_WORKLOADS.filter((w) => ours.has(w.key)).map((w) => {
+  // dX and dW rows only where something compares with them (the static peers have none).
+  const compared = (key: string) => ours.get(key)!.tfjs || PEERS.some((p) => p.ms[key] !== undefined);
+  const rows = PEER_WORKLOADS.filter((w) => ours.has(w.key) && compared(w.key)).map((w) => {
     const r = ours.get(w.key)!;
     const ratio = (peer: number | undefined) => (peer === undefined ? '–' : `${fmt(peer / r.ms)}×`);
     return [
-      w.what, `${fmt(r.ms)} (${fmt(r.gflops)})`, fmt(p1.ms[w.key]), ratio(p1.ms[w.key]), fmt(p4.ms[w.key]), ratio(p4.ms[w.key]),
-      ...others.map((p) => fmt(p.ms[w.key])),
+      w.what, `${fmt(r.ms)} (${fmt(r.gflops)})`, ...(live ? [fmt(r.tfjs?.ms), ratio(r.tfjs?.ms)] : []),
+      fmt(p1.ms[w.key]), ratio(p1.ms[w.key]), fmt(p4.ms[w.key]), ratio(p4.ms[w.key]), ...others.map((p) => fmt(p.ms[w.key])),
     ];
   });
   const comparable = s.adapter.kind === 'cpu'
     ? 'Same machine and adapter as the peers (if this run was on the project\'s 2-core CPU machine).'
-    : '**Not comparable**: the peers ran on the 2-core CPU machine, this table on a GPU.';
+    : `**Not comparable**: the peers${live ? ' (P columns)' : ''} ran on the 2-core CPU machine, this table on a GPU.`;
+  const liveText = live ? ' "tfjs-webgpu live": TensorFlow.js WebGPU on this adapter, timed in the same run as our row (`--tfjs`).' : '';
   return [
     '### Peer workloads W1–W4 (median ms)',
     '',
-    `Peers from ${PEER_SOURCE}. "ms / ours" > 1: ours is that many times faster. ${comparable}`,
+    `Peers from ${PEER_SOURCE}. "ms / ours" > 1: ours is that many times faster. ${comparable}${liveText}`,
     '',
     ...table(header, rows),
   ];
@@ -226,13 +233,21 @@ section below (one per adapter and kind) from \`bench/results/<adapter>-<kind>.j
   forward/step, "held MB" what the engine holds from the device afterwards (live + pooled for reuse). A training step
   is recorded as \`lmfn train\` records it: upload the batch, forward, MSE, backward, Adam (weight decay 1e-4), read the
   loss back (one submit per step).
+- **Live TensorFlow.js (\`--tfjs\`)**: the peer workloads also run through TensorFlow.js 4.22's WebGPU backend
+  (\`@tensorflow/tfjs-core\` and \`@tensorflow/tfjs-backend-webgpu\`, dev dependencies imported only with the flag) in the
+  same process and run, after our rows: a stand-in \`navigator.gpu\` gives it a fresh adapter of the engine's kind (the
+  OpenGL ES one with \`featureLevel: 'compatibility'\` on the CPU fallback, the core one on a GPU) with the device limits
+  raised to the adapter's. NHWC (tfjs's layout); dX and dW are tfjs's \`Conv2DBackpropInput\` and
+  \`Conv2DBackpropFilter\` kernels (what its conv2d gradient runs), fwd+bwd the forward and both. Timed as our wall-clock
+  rows are (warm-up, same sample count, each sample ending in the backend's submit and \`await
+  queue.onSubmittedWorkDone()\`), also on GPUs. The peer table then adds "tfjs-webgpu live (this run)" and "live ms / ours".
 - The CPU machine is shared (2 cores, other work running): samples spread widely and the load average is printed with
   each run. Compare min times as well as medians, and only rows of the same run.
 
 ## Commands
 
 \`\`\`
-lmfn bench kernels [--json] [--quick] [--reps N] [--op FAMILY|peers|ID-PREFIX[,...]] [--list]
+lmfn bench kernels [--json] [--quick] [--reps N] [--op FAMILY|peers|ID-PREFIX[,...]] [--list] [--tfjs]
 lmfn bench kernels --op conv2d --shape 1x64x128x128 --out-channels 64 --kernel 3 --stride 1 [--padding P] [--bias]
 lmfn bench kernels --op matmul --shape MxKxN | BxMxKxN [--trans-a] [--trans-b]
 lmfn bench kernels --op softmax --shape ROWSxCOLS

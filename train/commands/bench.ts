@@ -3,12 +3,14 @@ import type { Device } from '../../engine/index.ts';
 import { bestOf, calibrate } from '../../bench/calibrate.ts';
 import { applyPeak, customCases, lmfnCases, runKernelCases, selectCases, type KernelCase, type KernelResult } from '../../bench/kernels.ts';
 import { parseSizes, runModelBench, type ModelResult } from '../../bench/model.ts';
+import { profileTrainStep } from '../../bench/profile.ts';
 import { RESULTS_DIR, RESULTS_MD, adapterSlug, fmt, renderKernels, renderModel, storeResults, updateResultsMarkdown, type RunInfo } from '../../bench/results.ts';
+import { startTfjs, tfjsMissing, type TfjsSession } from '../../bench/tfjs.ts';
 import { Timer } from '../../bench/timer.ts';
-import { helpText, parseFlags, UsageError } from '../args.ts';
+import { CommandError, helpText, parseFlags, UsageError } from '../args.ts';
 import { openDevice } from './common.ts';
 
-export const summary = 'benchmark the kernels at LMFN\'s shapes (bench kernels) or the whole model (bench model)';
+export const summary = 'benchmark the kernels at LMFN\'s shapes (bench kernels), the whole model (bench model), or profile a training step per kernel (bench profile)';
 
 const common = {
   json: { type: 'boolean', help: 'print the results as JSON on stdout (progress stays on stderr)' },
@@ -21,6 +23,7 @@ const kernelFlags = {
   ...common,
   op: { type: 'string', help: 'only these rows: a family (conv2d, matmul, softmax, pixelShuffle, bilinear, maxPool, conv3d, attention), peers, or an id prefix; comma-separated' },
   list: { type: 'boolean', help: 'list the rows (id, pass, workload) and exit' },
+  tfjs: { type: 'boolean', help: 'also run the peer workloads through TensorFlow.js WebGPU on the same adapter, side by side (dev dependency)' },
   shape: { type: 'string', help: 'time your own workload with --op conv2d (NxCxHxW), matmul (MxKxN or BxMxKxN) or softmax (ROWSxCOLS)' },
   'out-channels': { type: 'number', help: 'conv2d --shape: output channels (default: the input channels)' },
   kernel: { type: 'number', help: 'conv2d --shape: square kernel size', default: 3 },
@@ -38,9 +41,16 @@ const modelFlags = {
   crop: { type: 'number', help: 'training step crop size, a multiple of 16 ≥ 64 (default: 64 on the CPU adapter, 256 on a GPU)' },
 } as const;
 
+const profileFlags = {
+  json: common.json,
+  reps: { type: 'number', help: 'replays of each dispatch, timed together', default: 5 },
+  batch: modelFlags.batch,
+  crop: modelFlags.crop,
+} as const;
+
 export const help = [
   helpText(
-    'lmfn bench kernels [--json] [--quick] [--reps N] [--op NAME[,...]] [--list]\n' +
+    'lmfn bench kernels [--json] [--quick] [--reps N] [--op NAME[,...]] [--list] [--tfjs]\n' +
       '       lmfn bench kernels --op conv2d --shape 1x64x128x128 --out-channels 64 --kernel 3 --stride 1',
     'Times every kernel family at LMFN\'s shapes (forward and each backward) and the peer workloads W1–W4, after\n' +
       'calibrating the adapter\'s FMA peak and copy bandwidth; reports ms (median, min), GFLOP/s, GB/s and % of peak.\n' +
@@ -55,6 +65,13 @@ export const help = [
       'ms, images/s, dispatches and submits per step, peak memory. Writes bench/results/<adapter>-model.json and\n' +
       'the adapter\'s section of bench/RESULTS.md.',
     modelFlags,
+  ),
+  helpText(
+    'lmfn bench profile [--json] [--reps N] [--batch N] [--crop N]',
+    'Where one LMFN training step\'s time goes, per kernel, on any adapter (no timestamp queries needed): the step\n' +
+      'is recorded once, then each of its dispatches is replayed alone and timed. Prints dispatches and ms per kernel,\n' +
+      'slowest first, and the step\'s own wall clock for comparison. Writes nothing.',
+    profileFlags,
   ),
 ].join('\n\n');
 
@@ -103,9 +120,23 @@ async function benchKernels(argv: string[]): Promise<void> {
     for (const c of cases) console.log(`${c.id.padEnd(28)} ${c.pass.padEnd(22)} ${c.workload}`);
     return;
   }
+  if (o.tfjs) {
+    if (!cases.some((c) => c.peer)) throw new UsageError('bench kernels: --tfjs runs the peer workloads W1–W4; select them (--op peers) or leave out --op');
+    const missing = tfjsMissing();
+    if (missing) throw new UsageError(`bench kernels: ${missing}`);
+  }
   const device = await openDevice();
   const timer = new Timer(device);
+  let tfjs: TfjsSession | null = null;
   try {
+    // Started before any timing so that a tfjs that cannot run fails at once.
+    if (o.tfjs) {
+      try {
+        tfjs = await startTfjs(device);
+      } catch (e) {
+        throw new CommandError(`--tfjs: ${(e as Error).message}`);
+      }
+    }
     const gpu = device.description.kind === 'gpu';
     const samples = o.reps ?? (o.quick ? 3 : gpu ? 10 : 5);
     const budgetMs = o.quick ? 2000 : gpu ? 3000 : 8000;
@@ -130,6 +161,7 @@ async function benchKernels(argv: string[]): Promise<void> {
         ? `GPU timestamps${methods.length > 1 ? ' (some rows wall clock: see JSON)' : ''}`
         : 'wall clock around `await device.sync()` (no timestamp queries on this adapter)') + `, median of ${samples} samples`;
     warnIfLeaked(device);
+    if (tfjs) run.tfjs = await tfjs.time(rows, { samples, budgetMs, log });
     const calEnd = await calibrate(device, timer, { samples, quick: o.quick });
     const peak = bestOf([cal, calEnd]);
     applyPeak(rows, peak);
@@ -147,6 +179,7 @@ async function benchKernels(argv: string[]): Promise<void> {
     if (o.json) console.log(JSON.stringify({ adapter: device.description, run, calibration: { start: cal, end: calEnd }, rows }, null, 2));
     else console.log(renderKernels({ kind: 'kernels', slug: adapterSlug(device.description), adapter: device.description, runs: [run], rows: rows.map((r) => ({ ...r, run: 0 })) }));
   } finally {
+    tfjs?.dispose();
     timer.dispose();
     device.destroy();
   }
@@ -156,8 +189,8 @@ function trainDefaults(device: Device, batch: number | undefined, crop: number |
   const gpu = device.description.kind === 'gpu';
   const b = batch ?? (gpu ? 16 : 4);
   const c = crop ?? (gpu ? 256 : 64);
-  if (!Number.isInteger(b) || b < 1) throw new UsageError(`bench model: --batch must be a positive integer, got ${b}`);
-  if (!Number.isInteger(c) || c % 16 || c < 64) throw new UsageError(`bench model: --crop must be a multiple of 16 that is at least 64, got ${c}`);
+  if (!Number.isInteger(b) || b < 1) throw new UsageError(`bench: --batch must be a positive integer, got ${b}`);
+  if (!Number.isInteger(c) || c % 16 || c < 64) throw new UsageError(`bench: --crop must be a multiple of 16 that is at least 64, got ${c}`);
   return [b, c];
 }
 
@@ -199,9 +232,31 @@ async function benchModel(argv: string[]): Promise<void> {
   }
 }
 
+async function benchProfile(argv: string[]): Promise<void> {
+  const o = parseFlags('bench profile', profileFlags, argv);
+  checkReps(o.reps);
+  const device = await openDevice();
+  try {
+    const [batch, crop] = trainDefaults(device, o.batch, o.crop);
+    log(`profiling one training step at ${batch}×${crop}² (each dispatch replayed ${o.reps}×) …`);
+    const profile = await profileTrainStep(device, batch, crop, o.reps);
+    if (o.json) {
+      console.log(JSON.stringify({ adapter: device.description, batch, crop, ...profile }, null, 2));
+      return;
+    }
+    const total = profile.rows.reduce((s, r) => s + r.ms, 0);
+    console.log('| kernel | dispatches | ms | % |\n|---|---|---|---|');
+    for (const r of profile.rows) console.log(`| ${r.kernel} | ${r.dispatches} | ${fmt(r.ms)} | ${fmt((100 * r.ms) / total)} |`);
+    console.log(`\n${profile.dispatches} dispatches; replayed alone they sum to ${fmt(total)} ms; the whole step took ${fmt(profile.stepMs)} ms`);
+  } finally {
+    device.destroy();
+  }
+}
+
 export async function run(argv: string[]): Promise<void> {
   const [what, ...rest] = argv;
   if (what === 'kernels') return benchKernels(rest);
   if (what === 'model') return benchModel(rest);
-  throw new UsageError(`bench: expected 'kernels' or 'model'${what ? `, got '${what}'` : ''}`);
+  if (what === 'profile') return benchProfile(rest);
+  throw new UsageError(`bench: expected 'kernels', 'model' or 'profile'${what ? `, got '${what}'` : ''}`);
 }
