@@ -106,14 +106,17 @@ interface Gemm {
   splits?: number;
   weights?: number;
   total?: number;
+  phase?: InputGradPhase;
 }
 
-/** The Params struct of conv_tiled.wgsl, all 21 words. */
+/** The Params struct of conv_tiled.wgsl, all 29 words. */
 function params(g: ConvGeometry, s: Gemm): number[] {
+  const p = s.phase;
   return [
     g.batch, g.inChannels, g.inH, g.inW, g.outChannels, g.outH, g.outW, g.kernelH, g.kernelW,
     g.strideH, g.strideW, g.padH, g.padW,
     s.m, s.n, s.k, s.chunk ?? 0, s.partialStride ?? 0, s.splits ?? 0, s.weights ?? 0, s.total ?? 0,
+    p?.ry ?? 0, p?.rx ?? 0, p?.h0 ?? 0, p?.w0 ?? 0, p?.kh ?? 0, p?.kw ?? 0, p?.hp ?? 0, p?.wp ?? 0,
   ];
 }
 
@@ -139,16 +142,56 @@ export function convTiledForward(
   });
 }
 
-/** dx = the gradient of conv2d with respect to its input, given dy (any stride). */
+/**
+ * One stride phase of the input gradient: the dx rows h ≡ h0 (mod sH), of
+ * which there are hp, are reached only by the kh taps ky ≡ ry (mod sH)
+ * (h0 = (ry − pH) mod sH); likewise columns. Stride 1 is one phase of all taps.
+ */
+export interface InputGradPhase {
+  ry: number;
+  rx: number;
+  h0: number;
+  w0: number;
+  kh: number;
+  kw: number;
+  hp: number;
+  wp: number;
+}
+
+/** The phases of the input gradient that hold dx pixels (a phase without taps still zeroes its pixels). Pure. */
+export function inputGradPhases(g: ConvGeometry): InputGradPhase[] {
+  const axis = (r: number, stride: number, pad: number, kernel: number, size: number) => {
+    const first = (((r - pad) % stride) + stride) % stride;
+    return { first, taps: r < kernel ? Math.ceil((kernel - r) / stride) : 0, pixels: first < size ? Math.ceil((size - first) / stride) : 0 };
+  };
+  const phases: InputGradPhase[] = [];
+  for (let ry = 0; ry < g.strideH; ry++) {
+    const h = axis(ry, g.strideH, g.padH, g.kernelH, g.inH);
+    for (let rx = 0; rx < g.strideW; rx++) {
+      const w = axis(rx, g.strideW, g.padW, g.kernelW, g.inW);
+      if (h.pixels && w.pixels) phases.push({ ry, rx, h0: h.first, w0: w.first, kh: h.taps, kw: w.taps, hp: h.pixels, wp: w.pixels });
+    }
+  }
+  return phases;
+}
+
+/**
+ * dx = the gradient of conv2d with respect to its input, given dy (any
+ * stride): one launch per stride phase, so no work is spent on the taps that
+ * fall between strided outputs (3 in 4 of them at stride 2).
+ */
 export function convTiledInputGrad(dy: Tensor, w: Tensor, dx: Tensor, g: ConvGeometry, p: ConvTiledPlan = convTiledPlan(dy.device)): void {
   const m = g.inChannels;
-  const n = g.batch * g.inH * g.inW;
-  const k = g.outChannels * g.kernelH * g.kernelW;
-  launch(dy.device, planned(inputGradKernel, p), {
-    buffers: [dy.range(), w.range(), dx.range()],
-    params: params(g, { m, n, k }),
-    groups: gemmGroups(p, m, n),
-  });
+  const kernel = planned(inputGradKernel, p);
+  for (const phase of inputGradPhases(g)) {
+    const n = g.batch * phase.hp * phase.wp;
+    const k = g.outChannels * phase.kh * phase.kw;
+    launch(dy.device, kernel, {
+      buffers: [dy.range(), w.range(), dx.range()],
+      params: params(g, { m, n, k, phase }),
+      groups: gemmGroups(p, m, n),
+    });
+  }
 }
 
 /**

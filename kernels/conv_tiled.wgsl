@@ -6,11 +6,12 @@
 // conv2d.wgsl / conv_vec4.wgsl are faster).
 //
 //   forward     C[o][p]    = Σ_k w[o][k] · x̂[k][p]    M = O, N = batch·Ho·Wo, K = C·kH·kW
-//   input_grad  C[c][p]    = Σ_k ŵ[c][k] · d̂y[k][p]   M = C, N = batch·H·W,   K = O·kH·kW
+//   input_grad  C[c][p]    = Σ_k ŵ[c][k] · d̂y[k][p]   M = C, N = batch·H·W/(sH·sW), K = O·kH·kW/(sH·sW)
+//               (per stride phase, about; see input_grad)
 //   weight_grad C[o][col]  = Σ_k dy[o][k] · x̂[k][col] M = O, N = C·kH·kW,    K = batch·Ho·Wo
 // The hatted operands are never stored: each K slice of them is gathered
 // straight from the tensors into workgroup memory (implicit im2col; taps in the
-// zero padding, or between the strided outputs for input_grad, read as 0).
+// zero padding read as 0).
 //
 // Tiling (the classic SGEMM scheme): a workgroup of WG_X × WG_Y invocations
 // owns a TILE_M × TILE_N tile of C and walks K in slices of TILE_K. Per slice,
@@ -97,6 +98,16 @@ struct Params {
   splits: u32,
   weights: u32,
   total: u32,
+  // input_grad: the stride phase (see there): tap residues ry, rx, the first
+  // dx row and column of the phase h0, w0, its taps kh × kw, its pixels hp × wp.
+  phase_ry: u32,
+  phase_rx: u32,
+  phase_h0: u32,
+  phase_w0: u32,
+  phase_kh: u32,
+  phase_kw: u32,
+  phase_hp: u32,
+  phase_wp: u32,
 }
 
 // The prefetched share of one A slice and one B slice; b holds B_LOADS
@@ -266,33 +277,50 @@ fn forward(@builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_i
   }
 }
 
-// ---- input_grad: dx = conv_transpose(dy, w) --------------------------------------------
-// k = (o·kH + ky)·kW + kx; B[k][(n,h,w)] = dy[n, o, (h+pH−ky)/sH, (w+pW−kx)/sW]
-// where both divisions are exact and land inside dy, else 0; A[c][k] = w[o, c, ky, kx].
+// ---- input_grad: dx = conv_transpose(dy, w), one stride phase per launch ---------------
+// dx[n,c,h,w] = Σ w[o,c,ky,kx] · dy[n, o, (h+pH−ky)/sH, (w+pW−kx)/sW] over the taps
+// where both divisions are exact. Exactness splits the work into sH·sW phases:
+// the dx rows h with (h + pH) mod sH = ry take only the taps ky = ry + sH·iy,
+// and likewise for columns. One launch handles one phase as a GEMM with only
+// the taps that land (a single phase when the stride is 1):
+// M = C, N = batch·hp·wp (its pixels h = h0 + sH·jh, w = w0 + sW·jw),
+// K = O·kh·kw with k = (o·kh + iy)·kw + ix; A[c][k] = w[o, c, ry + sH·iy, rx + sW·ix],
+// B[k][(n,jh,jw)] = dy[n, o, bh − iy, bw − ix] (0 outside dy), where
+// bh = (h0 + pH − ry)/sH + jh and bw likewise. A phase without taps (K = 0)
+// still writes its zeros.
 
 @group(0) @binding(0) var<storage, read> d_dy: array<f32>;
 @group(0) @binding(1) var<storage, read> d_w: array<f32>;
 @group(0) @binding(2) var<storage, read_write> d_dx: array<f32>;
 @group(0) @binding(3) var<uniform> dp: Params;
 
-// The input pixel a B column gathers for, shifted by the padding.
-struct InputGradColumn { inside: bool, dy_image: u32, hp: i32, wp: i32 }
+// The phase pixel a B column gathers for: its dy image, and its dy row and column at tap (0, 0) of the phase.
+struct InputGradColumn { inside: bool, dy_image: u32, bh: i32, bw: i32 }
 
 fn input_grad_column(pixel: u32) -> InputGradColumn {
-  let plane = dp.in_h * dp.in_w;
+  let plane = dp.phase_hp * dp.phase_wp;
   let n = min(pixel / plane, dp.batch - 1u);
   let r = pixel % plane;
   return InputGradColumn(
     pixel < dp.n,
     n * dp.out_channels * dp.out_h * dp.out_w,
-    i32(r / dp.in_w + dp.pad_h),
-    i32(r % dp.in_w + dp.pad_w),
+    i32((dp.phase_h0 + dp.pad_h - dp.phase_ry) / dp.stride_h + r / dp.phase_wp),
+    i32((dp.phase_w0 + dp.pad_w - dp.phase_rx) / dp.stride_w + r % dp.phase_wp),
   );
+}
+
+// Where phase pixel `pixel` (< N) of channel 0 sits in dx.
+fn input_grad_dx_offset(pixel: u32) -> u32 {
+  let plane = dp.phase_hp * dp.phase_wp;
+  let r = pixel % plane;
+  let h = dp.phase_h0 + dp.stride_h * (r / dp.phase_wp);
+  let w = dp.phase_w0 + dp.stride_w * (r % dp.phase_wp);
+  return pixel / plane * dp.in_channels * dp.in_h * dp.in_w + h * dp.in_w + w;
 }
 
 fn input_grad_load(t: u32, m0: u32, k0: u32, col: InputGradColumn) -> Slices {
   var s: Slices;
-  let taps = dp.kernel_h * dp.kernel_w;
+  let taps = dp.phase_kh * dp.phase_kw;
   for (var j = 0u; j < A_VEC4S; j++) {
     let c = m0 + a_row_of(t, j);
     let k = k0 + a_k_of(t, j);
@@ -300,27 +328,28 @@ fn input_grad_load(t: u32, m0: u32, k0: u32, col: InputGradColumn) -> Slices {
     if (c < dp.m) {
       for (var l = 0u; l < 4u; l++) {
         let kl = k + l;
-        if (kl < dp.k) { v[l] = d_w[(kl / taps * dp.in_channels + c) * taps + kl % taps]; }
+        if (kl < dp.k) {
+          let tap = tap_of(kl, dp.phase_kh, dp.phase_kw);
+          let ky = dp.phase_ry + dp.stride_h * tap.ky;
+          let kx = dp.phase_rx + dp.stride_w * tap.kx;
+          v[l] = d_w[((tap.ch * dp.in_channels + c) * dp.kernel_h + ky) * dp.kernel_w + kx];
+        }
       }
     }
     s.a[j] = v;
   }
   let k = k0 + b_k_of(t);
-  var tap = tap_of(k, dp.kernel_h, dp.kernel_w);
-  let sh = i32(dp.stride_h);
-  let sw = i32(dp.stride_w);
+  var tap = tap_of(k, dp.phase_kh, dp.phase_kw);
   let out_plane = dp.out_h * dp.out_w;
   for (var i = 0u; i < B_LOADS; i++) {
-    let u = col.hp - i32(tap.ky);
-    let v = col.wp - i32(tap.kx);
+    let ho = col.bh - i32(tap.ky);
+    let wo = col.bw - i32(tap.kx);
     var value = 0.0;
-    if (col.inside && k + i < dp.k && u >= 0 && v >= 0 && u % sh == 0 && v % sw == 0) {
-      let ho = u32(u / sh);
-      let wo = u32(v / sw);
-      if (ho < dp.out_h && wo < dp.out_w) { value = d_dy[col.dy_image + tap.ch * out_plane + ho * dp.out_w + wo]; }
+    if (col.inside && k + i < dp.k && ho >= 0 && ho < i32(dp.out_h) && wo >= 0 && wo < i32(dp.out_w)) {
+      value = d_dy[col.dy_image + tap.ch * out_plane + u32(ho) * dp.out_w + u32(wo)];
     }
     s.b[i / 4u][i % 4u] = value;
-    tap = next_tap(tap, dp.kernel_h, dp.kernel_w);
+    tap = next_tap(tap, dp.phase_kh, dp.phase_kw);
   }
   return s;
 }
@@ -345,7 +374,7 @@ fn input_grad(@builtin(local_invocation_id) lid: vec3u, @builtin(local_invocatio
   for (var j = 0u; j < TN; j++) {
     let pixel = n0 + tile_col(lid.x, j);
     if (pixel >= dp.n) { continue; }
-    let dx_pixel = pixel / plane * dp.in_channels * plane + pixel % plane;
+    let dx_pixel = input_grad_dx_offset(pixel);
     for (var i = 0u; i < TM; i++) {
       let c = m0 + 4u * lid.y + i;
       if (c < dp.m) { d_dx[dx_pixel + c * plane] = acc[j][i]; }

@@ -10,7 +10,8 @@ import type { FusedActivation } from '../kernels/activation.ts';
 import { convFamily, type ConvGeometry } from '../kernels/conv2d.ts';
 import { EngineError, type Device } from '../engine/index.ts';
 import {
-  convTiledForward, convTiledInputGrad, convTiledPlan, convTiledWeightGrad, convTiledWeightGradSplits, loadsPerInvocation, type ConvTiledPlan,
+  convTiledForward, convTiledInputGrad, convTiledPlan, convTiledWeightGrad, convTiledWeightGradSplits, inputGradPhases, loadsPerInvocation,
+  type ConvTiledPlan,
 } from '../kernels/conv_tiled.ts';
 import { asF32, assertClose, maxAbs, rng, testDevice } from './helpers.ts';
 import { conv2dOutShape, conv2dRef, type Conv2dRefShape } from './ref/conv.ts';
@@ -112,6 +113,9 @@ const cases: Case[] = [
   { name: '3×5 kernel, stride [2,1], padding [0,2], 5→9', x: [1, 5, 9, 8], w: [9, 5, 3, 5], stride: [2, 1], padding: [0, 2], bias: true, activation: 'relu' },
   { name: '3×5 kernel, stride [2,1], padding [0,2], N=3, 3→5, no bias', x: [3, 3, 13, 17], w: [5, 3, 3, 5], stride: [2, 1], padding: [0, 2], bias: false, activation: 'leaky' },
   { name: '3×3 s2 p0 (ESA), odd sizes, 50→50', x: [1, 50, 13, 17], w: [50, 50, 3, 3], stride: [2, 2], bias: true, activation: 'sigmoid' },
+  // Input-gradient phases without taps: their dx pixels must be written as zeros.
+  { name: '1×1 s2, 9×8, N=2, 3→4', x: [2, 3, 9, 8], w: [4, 3, 1, 1], stride: [2, 2], bias: true, activation: 'none' },
+  { name: '2×2 s3 p1, 10×11, 3→5', x: [1, 3, 10, 11], w: [5, 3, 2, 2], stride: [3, 3], padding: [1, 1], bias: false, activation: 'relu' },
   { name: '1-pixel input, 3×3 p1', x: [2, 3, 1, 1], w: [5, 3, 3, 3], padding: [1, 1], bias: true, activation: 'relu' },
   // Weight gradient with K = 2·64·64 = 8192 split into many slices.
   { name: 'split-K weight gradient, 2×16×64×64, 16→16', x: [2, 16, 64, 64], w: [16, 16, 3, 3], padding: [1, 1], bias: true, activation: 'relu' },
@@ -131,10 +135,12 @@ async function check(c: Case, plan: ConvTiledPlan | undefined): Promise<void> {
   const w = Tensor.fromData(device, Float32Array.from(w64), c.w);
   const b = b64 ? Tensor.fromData(device, Float32Array.from(b64), [c.w[0]]) : null;
   const dy = Tensor.fromData(device, Float32Array.from(dy64), yShape);
-  const y = Tensor.empty(device, yShape);
-  const dx = Tensor.empty(device, c.x);
-  const dw = Tensor.empty(device, c.w);
-  const db = c.bias ? Tensor.empty(device, [c.w[0]]) : null;
+  // Outputs start as NaN, so an element a kernel fails to write cannot pass as a zero.
+  const nan = (shape: number[]) => Tensor.fromData(device, new Float32Array(size(shape)).fill(NaN), shape);
+  const y = nan(yShape);
+  const dx = nan(c.x);
+  const dw = nan(c.w);
+  const db = c.bias ? nan([c.w[0]]) : null;
   const activation = ACTIVATIONS[c.activation];
   convTiledForward(x, w, b, y, g, activation.fused, plan);
   convTiledInputGrad(dy, w, dx, g, plan);
@@ -184,6 +190,38 @@ test('conv_tiled weight-gradient splits: cover K once, whole slices, fill an H10
   assert.equal(convTiledWeightGradSplits(300, 5, 16).splits, 1);
   // The split-K test case above: K = 2·64·64 over 2 tiles of C (16 outputs × 144 columns).
   assert.equal(convTiledWeightGradSplits(2 * 64 * 64, 2, 16), { splits: 16, chunk: 512 });
+});
+
+test('conv_tiled input-gradient phases: every dx pixel in exactly one phase, every tap in exactly one', () => {
+  const shapes: Conv2dRefShape[] = [
+    { x: [1, 1, 13, 17], w: [1, 1, 3, 3], padding: [1, 1] },
+    { x: [1, 1, 13, 17], w: [1, 1, 3, 3], stride: [2, 2], padding: [1, 1] },
+    { x: [1, 1, 13, 17], w: [1, 1, 7, 7], stride: [3, 3], padding: [2, 2] },
+    { x: [1, 1, 9, 8], w: [1, 1, 1, 1], stride: [2, 2] },
+    { x: [1, 1, 10, 11], w: [1, 1, 2, 2], stride: [3, 3], padding: [1, 1] },
+    { x: [1, 1, 9, 8], w: [1, 1, 3, 5], stride: [2, 1], padding: [0, 2] },
+    { x: [1, 1, 2, 2], w: [1, 1, 1, 1], stride: [4, 4] },
+  ];
+  for (const s of shapes) {
+    const g = geometry(s);
+    const phases = inputGradPhases(g);
+    const seen = new Uint8Array(g.inH * g.inW);
+    const taps = new Set<string>();
+    for (const p of phases) {
+      for (let jh = 0; jh < p.hp; jh++) for (let jw = 0; jw < p.wp; jw++) seen[(p.h0 + g.strideH * jh) * g.inW + p.w0 + g.strideW * jw]++;
+      for (let iy = 0; iy < p.kh; iy++) for (let ix = 0; ix < p.kw; ix++) taps.add(`${p.ry + g.strideH * iy},${p.rx + g.strideW * ix}`);
+      // Every tap of the phase reaches its pixels with an exact division.
+      if ((p.h0 + g.padH - p.ry) % g.strideH || (p.w0 + g.padW - p.rx) % g.strideW) throw new Error(`phase ${JSON.stringify(p)} is not exact`);
+    }
+    if (!seen.every((v) => v === 1)) throw new Error(`${JSON.stringify(s)}: pixels covered ${[...seen]}`);
+    // Taps in a phase without pixels reach no dx pixel; all the others are in exactly one phase.
+    const used = phases.reduce((sum, p) => sum + p.kh * p.kw, 0);
+    if (used !== taps.size || [...taps].some((t) => t.split(',').some((v, i) => +v >= (i ? g.kernelW : g.kernelH)))) {
+      throw new Error(`${JSON.stringify(s)}: taps ${[...taps]}`);
+    }
+  }
+  assert.equal(inputGradPhases(geometry({ x: [1, 1, 13, 17], w: [1, 1, 3, 3], padding: [1, 1] })).length, 1);
+  assert.equal(inputGradPhases(geometry({ x: [1, 1, 13, 17], w: [1, 1, 3, 3], stride: [2, 2], padding: [1, 1] })).map((p) => p.kh * p.kw), [4, 2, 2, 1]);
 });
 
 test('conv family: tiled on GPU adapters, direct on the CPU adapter, WGRAD_CONV overrides, a bad value is an error', () => {
