@@ -119,6 +119,8 @@ const cases: Case[] = [
   { name: '1-pixel input, 3×3 p1', x: [2, 3, 1, 1], w: [5, 3, 3, 3], padding: [1, 1], bias: true, activation: 'relu' },
   // Weight gradient with K = 2·64·64 = 8192 split into many slices.
   { name: 'split-K weight gradient, 2×16×64×64, 16→16', x: [2, 16, 64, 64], w: [16, 16, 3, 3], padding: [1, 1], bias: true, activation: 'relu' },
+  // LMFN's 1/4 scale of 720×1280: K = 57,600 in 112 slices.
+  { name: 'split-K weight gradient at 180×320, 2→3', x: [1, 2, 180, 320], w: [3, 2, 3, 3], padding: [1, 1], bias: true, activation: 'none' },
 ];
 
 const GRADIENT_TOLERANCE = (expected: Float64Array) => ({ rtol: 1e-3, atol: 1e-4 * Math.max(1, maxAbs(expected)) });

@@ -40,6 +40,8 @@ const conv2dCases: Conv2dCase[] = [
   { name: '3×3 fast path, one-row map, one output channel', x: [1, 9, 1, 4], w: [1, 9, 3, 3], padding: [1, 1] },
   { name: '3×3 fast path, no bias', x: [2, 4, 6, 8], w: [9, 4, 3, 3], padding: [1, 1], bias: false, maxChecks: 300 },
   { name: '3×3 fast path, 17→19 channels at 16×16', x: [2, 17, 16, 16], w: [19, 17, 3, 3], padding: [1, 1], maxChecks: 120 },
+  // LMFN's 1/4 scale of 720×1280: the weight gradient's longest reduction (180 rows of 320).
+  { name: '3×3 fast path at 180×320', x: [1, 2, 180, 320], w: [3, 2, 3, 3], padding: [1, 1], maxChecks: 24 },
   // conv_vec4.wgsl 1×1 (H·W a multiple of 4): an odd number of pixel groups, partial
   // channel blocks on both sides, several pixel blocks, a sliced weight gradient.
   { name: '1×1 fast path, 13→5, 5 pixel groups', x: [2, 13, 5, 4], w: [5, 13, 1, 1] },

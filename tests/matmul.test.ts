@@ -128,6 +128,18 @@ test('matmul long K takes the split-K path (12×20000 · 20000×12)', async () =
   );
 });
 
+test('ALFM X·Xᵀ at 720×1280: K = 57,600, the longest inner dimension LMFN has (X 6×57600)', async () => {
+  const [c, k] = [6, 57600];
+  assert.ok(planMatmul({ batch: 1, m: c, n: c, k, transB: true }).splits > 1);
+  await gradcheck(
+    'matmul K=57600',
+    [{ data: r.uniform(c * k), shape: [1, c, k] }, { data: r.uniform(c * k), shape: [1, c, k] }],
+    ([a, b]) => ops.matmul(a, b, { transB: true }),
+    ([a, b]) => matmulRef(a, b, { batch: 1, m: c, n: c, k, transB: true }),
+    { maxChecks: 12 },
+  );
+});
+
 test('X·Xᵀ with X as both operands: gradient sums both paths (batched, split-K, scalar kernel)', async () => {
   const [batch, c, k] = [2, 5, 1537];
   const plan = planMatmul({ batch, m: c, n: c, k, transB: true });
