@@ -241,6 +241,14 @@ section below (one per adapter and kind) from \`bench/results/<adapter>-<kind>.j
   \`Conv2DBackpropFilter\` kernels (what its conv2d gradient runs), fwd+bwd the forward and both. Timed as our wall-clock
   rows are (warm-up, same sample count, each sample ending in the backend's submit and \`await
   queue.onSubmittedWorkDone()\`), also on GPUs. The peer table then adds "tfjs-webgpu live (this run)" and "live ms / ours".
+- **Conv family**: conv rows time the family the engine picks for the adapter (\`tiled\`, workgroup-memory implicit
+  GEMMs, on GPUs; \`direct\`, conv_vec4/conv2d, on llvmpipe), named in the run line; \`WGRAD_CONV=tiled|direct\`
+  times the other one (a partial run with \`--op conv2d\` replaces only the conv rows).
+- **PyTorch training step**: \`/usr/bin/python3 bench/interop/step_time.py --batch 4 --crop 64\` times the same step
+  (forward, MSE, backward, Adam with weight decay) through an independent PyTorch LMFN (bench/interop/lmfn.py) on the
+  CPU, for the "within 5× of PyTorch" comparison in the same sitting.
+- **Where a step's time goes**: \`lmfn bench profile\` records one training step, replays each dispatch alone and sums
+  the times per kernel (no timestamps needed; diagnostic, written nowhere).
 - The CPU machine is shared (2 cores, other work running): samples spread widely and the load average is printed with
   each run. Compare min times as well as medians, and only rows of the same run.
 
@@ -252,6 +260,7 @@ lmfn bench kernels --op conv2d --shape 1x64x128x128 --out-channels 64 --kernel 3
 lmfn bench kernels --op matmul --shape MxKxN | BxMxKxN [--trans-a] [--trans-b]
 lmfn bench kernels --op softmax --shape ROWSxCOLS
 lmfn bench model [--json] [--quick] [--reps N] [--sizes 256,720x1280] [--batch N] [--crop N]
+lmfn bench profile [--json] [--reps N] [--batch N] [--crop N]
 \`\`\`
 `;
 
