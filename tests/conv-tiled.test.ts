@@ -14,7 +14,7 @@ import {
   type ConvTiledPlan,
 } from '../kernels/conv_tiled.ts';
 import { asF32, assertClose, maxAbs, rng, testDevice } from './helpers.ts';
-import { conv2dOutShape, conv2dRef, type Conv2dRefShape } from './ref/conv.ts';
+import { conv2dInputGradRef, conv2dOutShape, conv2dRef, conv2dWeightGradRef, type Conv2dRefShape } from './ref/conv.ts';
 
 const r = rng(31);
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -29,62 +29,6 @@ function geometry(s: Conv2dRefShape): ConvGeometry {
   const [strideH, strideW] = s.stride ?? [1, 1];
   const [padH, padW] = s.padding ?? [0, 0];
   return { batch, inChannels, inH, inW, outChannels, outH, outW, kernelH, kernelW, strideH, strideW, padH, padW };
-}
-
-/** dx[n,c,hi,wi] = Σ w[o,c,ky,kx]·dy[n,o,i,j] over the (i, j, ky, kx) that read (hi, wi): the forward's scatter. */
-function inputGradRef(s: Conv2dRefShape, dy: Float64Array, w: Float64Array): Float64Array {
-  const [N, C, H, W] = s.x;
-  const [O, , KH, KW] = s.w;
-  const [sH, sW] = s.stride ?? [1, 1];
-  const [pH, pW] = s.padding ?? [0, 0];
-  const [, , OH, OW] = conv2dOutShape(s);
-  const dx = new Float64Array(N * C * H * W);
-  for (let n = 0; n < N; n++)
-    for (let o = 0; o < O; o++)
-      for (let i = 0; i < OH; i++)
-        for (let j = 0; j < OW; j++) {
-          const g = dy[((n * O + o) * OH + i) * OW + j];
-          for (let c = 0; c < C; c++)
-            for (let ky = 0; ky < KH; ky++) {
-              const hi = i * sH + ky - pH;
-              if (hi < 0 || hi >= H) continue;
-              for (let kx = 0; kx < KW; kx++) {
-                const wi = j * sW + kx - pW;
-                if (wi < 0 || wi >= W) continue;
-                dx[((n * C + c) * H + hi) * W + wi] += g * w[((o * C + c) * KH + ky) * KW + kx];
-              }
-            }
-        }
-  return dx;
-}
-
-/** dw[o,c,ky,kx] = Σ_{n,i,j} dy[n,o,i,j]·x[n,c,i·sH+ky−pH, j·sW+kx−pW]; db[o] = Σ_{n,i,j} dy[n,o,i,j]. */
-function weightGradRef(s: Conv2dRefShape, dy: Float64Array, x: Float64Array): { dw: Float64Array; db: Float64Array } {
-  const [N, C, H, W] = s.x;
-  const [O, , KH, KW] = s.w;
-  const [sH, sW] = s.stride ?? [1, 1];
-  const [pH, pW] = s.padding ?? [0, 0];
-  const [, , OH, OW] = conv2dOutShape(s);
-  const dw = new Float64Array(O * C * KH * KW);
-  const db = new Float64Array(O);
-  for (let n = 0; n < N; n++)
-    for (let o = 0; o < O; o++)
-      for (let i = 0; i < OH; i++)
-        for (let j = 0; j < OW; j++) {
-          const g = dy[((n * O + o) * OH + i) * OW + j];
-          db[o] += g;
-          for (let c = 0; c < C; c++)
-            for (let ky = 0; ky < KH; ky++) {
-              const hi = i * sH + ky - pH;
-              if (hi < 0 || hi >= H) continue;
-              for (let kx = 0; kx < KW; kx++) {
-                const wi = j * sW + kx - pW;
-                if (wi < 0 || wi >= W) continue;
-                dw[((o * C + c) * KH + ky) * KW + kx] += g * x[((n * C + c) * H + hi) * W + wi];
-              }
-            }
-        }
-  return { dw, db };
 }
 
 const ACTIVATIONS: Record<string, { fused: FusedActivation; ref: (v: number) => number }> = {
@@ -149,9 +93,9 @@ async function check(c: Case, plan: ConvTiledPlan | undefined): Promise<void> {
   convTiledWeightGrad(dy, x, dw, db, g, plan);
 
   assertClose(await y.read(), conv2dRef(c, x64, w64, b64).map(activation.ref), `forward (${c.activation})`);
-  const dxRef = inputGradRef(c, dy64, w64);
+  const dxRef = conv2dInputGradRef(c, dy64, w64);
   assertClose(await dx.read(), dxRef, 'input gradient', GRADIENT_TOLERANCE(dxRef));
-  const { dw: dwRef, db: dbRef } = weightGradRef(c, dy64, x64);
+  const { dw: dwRef, db: dbRef } = conv2dWeightGradRef(c, dy64, x64);
   assertClose(await dw.read(), dwRef, 'weight gradient', GRADIENT_TOLERANCE(dwRef));
   if (db) assertClose(await db.read(), dbRef, 'bias gradient', GRADIENT_TOLERANCE(dbRef));
   [x, w, b, dy, y, dx, dw, db].forEach((t) => t?.dispose());

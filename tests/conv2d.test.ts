@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { ShapeError, Tensor, noGrad, ops } from '../engine/index.ts';
 import { blockFor, groupsFor, weightGradSplits, type ConvGeometry } from '../kernels/conv2d.ts';
 import { convVec4Applies, weightGradBlock, weightGradSlices, workgroupFor } from '../kernels/conv_vec4.ts';
-import { assertClose, assertThrows, gradcheck, rng, testDevice } from './helpers.ts';
+import { asF32, assertClose, assertThrows, gradcheck, rng, testDevice } from './helpers.ts';
 import { conv2dRef, conv3dRef, type Conv2dRefShape, type Conv3dRefShape } from './ref/conv.ts';
 
 const r = rng(23);
@@ -41,7 +41,7 @@ const conv2dCases: Conv2dCase[] = [
   { name: '3×3 fast path, no bias', x: [2, 4, 6, 8], w: [9, 4, 3, 3], padding: [1, 1], bias: false, maxChecks: 300 },
   { name: '3×3 fast path, 17→19 channels at 16×16', x: [2, 17, 16, 16], w: [19, 17, 3, 3], padding: [1, 1], maxChecks: 120 },
   // LMFN's 1/4 scale of 720×1280: the weight gradient's longest reduction (180 rows of 320).
-  { name: '3×3 fast path at 180×320', x: [1, 2, 180, 320], w: [3, 2, 3, 3], padding: [1, 1], maxChecks: 24 },
+  { name: '3×3 fast path at 180×320', x: [1, 1, 180, 320], w: [2, 1, 3, 3], padding: [1, 1], maxChecks: 16 },
   // conv_vec4.wgsl 1×1 (H·W a multiple of 4): an odd number of pixel groups, partial
   // channel blocks on both sides, several pixel blocks, a sliced weight gradient.
   { name: '1×1 fast path, 13→5, 5 pixel groups', x: [2, 13, 5, 4], w: [5, 13, 1, 1] },
@@ -81,17 +81,29 @@ const activationCases: Conv2dCase[] = [
   { name: '1×1 fast path', x: [2, 13, 5, 4], w: [5, 13, 1, 1] },
   { name: 'general kernel 5×5, no bias', x: [1, 3, 7, 9], w: [5, 3, 5, 5], padding: [2, 2], bias: false },
 ];
+/**
+ * Random inputs whose pre-activations all keep 1e-3 away from 0: at a kink a
+ * float32 rounding or a finite-difference step can change which side a value
+ * falls on, and the gradient check would fail on the data, not the kernel.
+ */
+function kinkFreeInputs(c: Conv2dCase) {
+  for (;;) {
+    const inputs = [
+      { data: asF32(r.uniform(size(c.x))), shape: [...c.x] },
+      { data: asF32(r.uniform(size(c.w))), shape: [...c.w] },
+      ...(c.bias !== false ? [{ data: asF32(r.uniform(c.w[0])), shape: [c.w[0]] }] : []),
+    ];
+    const z = conv2dRef(c, inputs[0].data, inputs[1].data, inputs[2]?.data ?? null);
+    if (z.every((v) => Math.abs(v) >= 1e-3)) return inputs;
+  }
+}
+
 for (const c of activationCases) {
   for (const { ref, ...act } of activations) {
     test(`conv2d ${c.name} with fused ${JSON.stringify(act)}`, async () => {
-      const withBias = c.bias !== false;
       await gradcheck(
         'conv2d+activation',
-        [
-          { data: r.uniform(size(c.x)), shape: [...c.x] },
-          { data: r.uniform(size(c.w)), shape: [...c.w] },
-          ...(withBias ? [{ data: r.uniform(c.w[0]), shape: [c.w[0]] }] : []),
-        ],
+        kinkFreeInputs(c),
         ([x, w, b]) => ops.conv2d(x, w, b ?? null, { stride: c.stride, padding: c.padding, ...act }),
         ([x, w, b]) => conv2dRef(c, x, w, b ?? null).map(ref),
         { maxChecks: 200 },
