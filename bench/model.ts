@@ -8,7 +8,7 @@
 
 import { Adam, Tensor, noGrad, ops, tidy, type Device } from '../engine/index.ts';
 import { LMFN, modelSize } from '../model/lmfn.ts';
-import { deblur } from '../model/deblur.ts';
+import { autoTile, deblur } from '../model/deblur.ts';
 import { median, type Timer } from './timer.ts';
 
 export interface ModelResult {
@@ -114,7 +114,7 @@ async function forwardRows(device: Device, timer: Timer, model: LMFN, h: number,
   }
   if (largest > limit) {
     // What `lmfn deblur` does with an image this large: overlapping tiles, read back and blended on the CPU.
-    const tile = device.description.kind === 'gpu' ? 512 : 256;
+    const tile = autoTile(device, h, w);
     const overlap = 32;
     const rgb = randomImage(3 * h * w, 11);
     const times: number[] = [];

@@ -6,7 +6,7 @@
 // size and no seams show. ALFM's attention is global over the image, so only a
 // whole-image run (tile 0) matches another framework exactly.
 
-import { Tensor, noGrad, tidy } from '../engine/index.ts';
+import { Tensor, noGrad, tidy, type Device } from '../engine/index.ts';
 import { LMFN, modelSize } from './lmfn.ts';
 
 export interface DeblurOptions {
@@ -15,6 +15,24 @@ export interface DeblurOptions {
   /** Overlap between neighbouring tiles in pixels. */
   overlap?: number;
   onTile?: (done: number, total: number) => void;
+}
+
+/** Bytes of LMFN's largest activation at a model size: 64 channels at full size, float32. */
+const largestActivation = (h: number, w: number) => 64 * h * w * 4;
+
+/**
+ * The tile for an H×W image on this device: 0 (the whole image at once) when
+ * LMFN's largest activation fits one storage binding, else the largest square
+ * tile whose activations do (fewer, larger tiles: less overlap recomputed, and
+ * closer to the whole-image result, since ALFM attends over the whole tile).
+ * On llvmpipe's 128 MiB bindings a 720×1280 image runs as two 720×720 tiles.
+ */
+export function autoTile(device: Pick<Device, 'limits'>, h: number, w: number): number {
+  const [ph, pw] = modelSize(h, w);
+  const limit = Math.min(device.limits.maxStorageBufferBindingSize, 2 ** 30);
+  if (largestActivation(ph, pw) <= limit) return 0;
+  const side = Math.floor(Math.sqrt(limit / largestActivation(1, 1)) / 16) * 16;
+  return Math.max(64, side);
 }
 
 /** Replicate-pads a planar [3,H,W] image at the bottom/right to ph×pw. */

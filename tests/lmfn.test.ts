@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShapeError, Tensor, noGrad, ops } from '../engine/index.ts';
 import { LMFN, modelSize } from '../model/lmfn.ts';
+import { autoTile } from '../model/deblur.ts';
 import { lmfnLossAndGrads, lmfnParameterSpecs, lmfnRandomWeights } from './ref/lmfn64.ts';
 import { assertClose, assertThrows, maxAbs, rng, testDevice } from './helpers.ts';
 
@@ -81,6 +82,17 @@ test('forward output and all 176 gradients match the float64 reference (1×3×64
   }
   noGrad(() => [x, y, out, loss].forEach((t) => t.dispose()));
   model.dispose();
+});
+
+test('autoTile: the whole image when its activations fit a binding, else the largest square tile that fits', () => {
+  const binding = (bytes: number) => ({ limits: { maxStorageBufferBindingSize: bytes } as GPUSupportedLimits });
+  const llvmpipe = binding(128 * 2 ** 20);
+  assert.is(autoTile(llvmpipe, 256, 256), 0);
+  assert.is(autoTile(llvmpipe, 720, 1280), 720); // 64 channels × 720² × 4 bytes = 126.6 MiB ≤ 128 MiB
+  assert.ok(64 * 720 * 720 * 4 <= 128 * 2 ** 20 && 64 * 736 * 736 * 4 > 128 * 2 ** 20);
+  assert.is(autoTile(binding(2 ** 32), 720, 1280), 0);
+  assert.is(autoTile(binding(2 ** 32), 2160, 3840), 2048); // capped at 1 GiB per binding
+  assert.is(autoTile(binding(2 ** 20), 720, 1280), 64);
 });
 
 test.run();

@@ -1,8 +1,6 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import type { Device } from '../../engine/index.ts';
-import { deblur } from '../../model/deblur.ts';
-import { modelSize } from '../../model/lmfn.ts';
+import { autoTile, deblur } from '../../model/deblur.ts';
 import { helpText, parseFlags, UsageError } from '../args.ts';
 import { listImages, readImage, writeImage } from '../image.ts';
 import { loadModel, openDevice, requireFile } from './common.ts';
@@ -23,14 +21,6 @@ export const help = helpText(
     'input, so only --tile 0 matches another framework exactly.',
   flags,
 );
-
-/** Whole image when its largest activation (64 channels at full size) fits one storage binding, else tiles. */
-export function autoTile(device: Device, h: number, w: number): number {
-  const [ph, pw] = modelSize(h, w);
-  const largest = 64 * ph * pw * 4;
-  const limit = Math.min(device.limits.maxStorageBufferBindingSize, 2 ** 30);
-  return largest <= limit ? 0 : device.description.kind === 'gpu' ? 512 : 256;
-}
 
 function outputPaths(input: string, output: string): [string, string][] {
   const inputs = listImages(input);
