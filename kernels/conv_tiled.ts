@@ -8,94 +8,22 @@
 import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
 import { Tensor } from '../engine/tensor.ts';
 import { activationConstants, type FusedActivation } from './activation.ts';
+import { TILE_PLANS, gemmGroups, planned, tilePlan, type TilePlan } from './gemm_tiles.ts';
 import type { ConvGeometry } from './conv2d.ts';
 
-const source = wgsl(import.meta.url, 'conv_tiled.wgsl', 'activation.wgsl');
+const source = wgsl(import.meta.url, 'conv_tiled.wgsl', 'activation.wgsl', 'gemm_tiles.wgsl');
 
-/** Rows × columns of C per invocation (TM, TN in the WGSL; the multiply is written out for them). */
-const ROWS_PER_INVOCATION = 4;
-const COLUMNS_PER_INVOCATION = 8;
-/** Register arrays of the WGSL's prefetch (MAX_A_VEC4S, MAX_B_VEC4S): a plan must fit them. */
-const MAX_A_VEC4S = 2;
-const MAX_B_VEC4S = 4;
 const SUM_WG = 256;
-
-export interface ConvTiledPlan {
-  /** Invocations along N (columns of C) and along M (rows). */
-  workgroup: [number, number];
-  /** The workgroup's tile of C, and the K slice staged per step. */
-  tileM: number;
-  tileN: number;
-  tileK: number;
-  /** Bytes of var<workgroup> the tiles take. */
-  workgroupStorage: number;
-}
-
-/** The limits that shape the tiles (a GPUSupportedLimits, or a Device's `limits`). */
-export type TiledLimits = Pick<GPUSupportedLimits, 'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupStorageSize'>;
-
-function plan(wgX: number, wgY: number, tileK: number): ConvTiledPlan {
-  const tileM = ROWS_PER_INVOCATION * wgY;
-  const tileN = COLUMNS_PER_INVOCATION * wgX;
-  // b_tile's rows (one per column of C) are padded by one vec4 (B_ROW in the WGSL).
-  const workgroupStorage = 4 * (tileM * tileK + tileN * (tileK + 4));
-  return { workgroup: [wgX, wgY], tileM, tileN, tileK, workgroupStorage };
-}
-
-/**
- * Candidates, best first. 64×128 tiles of 256 invocations with 4×8 blocks:
- * the usual SGEMM shape for NVIDIA-class GPUs (3 vec4 reads of workgroup
- * memory per 32 FMAs; 14 KiB of tiles, so several workgroups fit an SM),
- * with TILE_M = 64 matching LMFN's 64- and 50-channel convs. Then
- * 32×128 for adapters that allow only 128 invocations (WebGPU
- * compatibility's minimum). Both fit the 16 KiB minimum of workgroup storage.
- */
-const CANDIDATES = [plan(16, 16, 16), plan(16, 8, 16)];
-
-/**
- * The tile shape for an adapter: the first candidate its limits allow. Pure;
- * takes a Device (its `limits`) or the limits themselves.
- */
-export function convTiledPlan(source: TiledLimits | { limits: TiledLimits }): ConvTiledPlan {
-  const limits = 'limits' in source ? source.limits : source;
-  for (const p of CANDIDATES) {
-    const [x, y] = p.workgroup;
-    if (x * y <= limits.maxComputeInvocationsPerWorkgroup && p.workgroupStorage <= limits.maxComputeWorkgroupStorageSize) return p;
-  }
-  throw new Error(
-    `conv_tiled: no tile fits ${limits.maxComputeInvocationsPerWorkgroup} invocations and ` +
-      `${limits.maxComputeWorkgroupStorageSize} bytes of workgroup storage (below WebGPU's minimums)`,
-  );
-}
-
-/** How many vec4s of A and floats of B (consecutive k of one column) each invocation prefetches per slice (A_VEC4S, B_LOADS). */
-export function loadsPerInvocation(p: ConvTiledPlan): { aVec4s: number; bLoads: number } {
-  const invocations = p.workgroup[0] * p.workgroup[1];
-  return { aVec4s: (p.tileM * p.tileK) / 4 / invocations, bLoads: (p.tileK * p.tileN) / invocations };
-}
 
 function kernel(entryPoint: string, bindings: Kernel['spec']['bindings'], workgroupSize: [number, number?]) {
   return new Kernel({ name: `conv_tiled.${entryPoint}`, source, entryPoint, bindings, params: true, workgroupSize });
 }
 
-const tiled = CANDIDATES[0].workgroup;
+const tiled = TILE_PLANS[0].workgroup;
 const forwardKernel = kernel('forward', ['read', 'read', 'read', 'write'], tiled);
 const inputGradKernel = kernel('input_grad', ['read', 'read', 'write'], tiled);
 const weightGradKernel = kernel('weight_grad', ['read', 'read', 'write'], tiled);
 const sumSplitsKernel = kernel('sum_splits', ['read', 'write', 'write'], [SUM_WG]);
-
-/** The plan's kernel variant: its workgroup size and tile constants. */
-function planned(k: Kernel, p: ConvTiledPlan, constants: Record<string, number> = {}): Kernel {
-  const { aVec4s, bLoads } = loadsPerInvocation(p);
-  // The load mapping: whole vec4s of A per invocation; one B column per invocation
-  // (whole groups of invocations per column), whole vec4s of it.
-  const invocations = p.workgroup[0] * p.workgroup[1];
-  const fits = Number.isInteger(aVec4s) && aVec4s >= 1 && aVec4s <= MAX_A_VEC4S && invocations % p.tileN === 0 && bLoads % 4 === 0 && bLoads / 4 <= MAX_B_VEC4S;
-  if (!fits) {
-    throw new Error(`conv_tiled: plan ${JSON.stringify(p)} does not fit the kernel's load mapping`);
-  }
-  return k.with({ workgroupSize: p.workgroup, constants: { TILE_K: p.tileK, ...constants } });
-}
 
 interface Gemm {
   m: number;
@@ -120,15 +48,9 @@ function params(g: ConvGeometry, s: Gemm): number[] {
   ];
 }
 
-/** Workgroups for a GEMM of forward / input_grad shape: x the M tiles, y·z the N tiles (folded above 65,535). */
-function gemmGroups(p: ConvTiledPlan, m: number, n: number): [number, number, number] {
-  const [ny, nz] = groups1d(n, p.tileN);
-  return [Math.ceil(m / p.tileM), ny, nz];
-}
-
 /** y = act(conv2d(x, w) + bias), bias may be null. `p`: another tile plan than the device's (tests). */
 export function convTiledForward(
-  x: Tensor, w: Tensor, bias: Tensor | null, y: Tensor, g: ConvGeometry, act: FusedActivation, p: ConvTiledPlan = convTiledPlan(x.device),
+  x: Tensor, w: Tensor, bias: Tensor | null, y: Tensor, g: ConvGeometry, act: FusedActivation, p: TilePlan = tilePlan(x.device),
 ): void {
   const m = g.outChannels;
   const n = g.batch * g.outH * g.outW;
@@ -180,7 +102,7 @@ export function inputGradPhases(g: ConvGeometry): InputGradPhase[] {
  * stride): one launch per stride phase, so no work is spent on the taps that
  * fall between strided outputs (3 in 4 of them at stride 2).
  */
-export function convTiledInputGrad(dy: Tensor, w: Tensor, dx: Tensor, g: ConvGeometry, p: ConvTiledPlan = convTiledPlan(dy.device)): void {
+export function convTiledInputGrad(dy: Tensor, w: Tensor, dx: Tensor, g: ConvGeometry, p: TilePlan = tilePlan(dy.device)): void {
   const m = g.inChannels;
   const kernel = planned(inputGradKernel, p);
   for (const phase of inputGradPhases(g)) {
@@ -224,7 +146,7 @@ export function convTiledWeightGradSplits(k: number, tiles: number, tileK: numbe
  * GEMM into partial sums, then their sum.
  */
 export function convTiledWeightGrad(
-  dy: Tensor, x: Tensor, dw: Tensor, db: Tensor | null, g: ConvGeometry, p: ConvTiledPlan = convTiledPlan(dy.device),
+  dy: Tensor, x: Tensor, dw: Tensor, db: Tensor | null, g: ConvGeometry, p: TilePlan = tilePlan(dy.device),
 ): void {
   const device = dy.device;
   const m = g.outChannels;

@@ -9,10 +9,8 @@ import { Tensor } from '../engine/index.ts';
 import type { FusedActivation } from '../kernels/activation.ts';
 import { convFamily, type ConvGeometry } from '../kernels/conv2d.ts';
 import { EngineError, type Device } from '../engine/index.ts';
-import {
-  convTiledForward, convTiledInputGrad, convTiledPlan, convTiledWeightGrad, convTiledWeightGradSplits, inputGradPhases, loadsPerInvocation,
-  type ConvTiledPlan,
-} from '../kernels/conv_tiled.ts';
+import { convTiledForward, convTiledInputGrad, convTiledWeightGrad, convTiledWeightGradSplits, inputGradPhases } from '../kernels/conv_tiled.ts';
+import { loadsPerInvocation, tilePlan, type TilePlan } from '../kernels/gemm_tiles.ts';
 import { asF32, assertClose, maxAbs, rng, testDevice } from './helpers.ts';
 import { conv2dInputGradRef, conv2dOutShape, conv2dRef, conv2dWeightGradRef, type Conv2dRefShape } from './ref/conv.ts';
 
@@ -20,7 +18,7 @@ const r = rng(31);
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 const WEBGPU_MINIMUM = { maxComputeInvocationsPerWorkgroup: 128, maxComputeWorkgroupStorageSize: 16384 };
-const SMALL_PLAN = convTiledPlan(WEBGPU_MINIMUM);
+const SMALL_PLAN = tilePlan(WEBGPU_MINIMUM);
 
 function geometry(s: Conv2dRefShape): ConvGeometry {
   const [batch, inChannels, inH, inW] = s.x;
@@ -69,7 +67,7 @@ const cases: Case[] = [
 
 const GRADIENT_TOLERANCE = (expected: Float64Array) => ({ rtol: 1e-3, atol: 1e-4 * Math.max(1, maxAbs(expected)) });
 
-async function check(c: Case, plan: ConvTiledPlan | undefined): Promise<void> {
+async function check(c: Case, plan: TilePlan | undefined): Promise<void> {
   const device = await testDevice();
   const g = geometry(c);
   const yShape = conv2dOutShape(c);
@@ -110,18 +108,18 @@ for (const c of [cases[1], cases[4], cases[9], cases[13]]) {
   test(`conv_tiled, WebGPU-minimum plan: ${c.name}`, () => check(c, SMALL_PLAN));
 }
 
-test('conv_tiled plan: 64×128 tiles where 256 invocations fit, 32×128 at the WebGPU minimum, an error below it', () => {
-  const llvmpipe = convTiledPlan({ maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupStorageSize: 32768 });
+test('gemm tile plan: 64×128 tiles where 256 invocations fit, 32×128 at the WebGPU minimum, an error below it', () => {
+  const llvmpipe = tilePlan({ maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupStorageSize: 32768 });
   assert.equal([llvmpipe.workgroup, llvmpipe.tileM, llvmpipe.tileN, llvmpipe.tileK], [[16, 16], 64, 128, 16]);
-  assert.equal(convTiledPlan({ maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupStorageSize: 16384 }), llvmpipe);
+  assert.equal(tilePlan({ maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupStorageSize: 16384 }), llvmpipe);
   assert.equal([SMALL_PLAN.workgroup, SMALL_PLAN.tileM, SMALL_PLAN.tileN], [[16, 8], 32, 128]);
-  assert.equal(convTiledPlan({ limits: WEBGPU_MINIMUM }), SMALL_PLAN);
+  assert.equal(tilePlan({ limits: WEBGPU_MINIMUM }), SMALL_PLAN);
   for (const p of [llvmpipe, SMALL_PLAN]) {
     if (p.workgroupStorage > WEBGPU_MINIMUM.maxComputeWorkgroupStorageSize) throw new Error(`plan ${JSON.stringify(p)} exceeds 16 KiB`);
     const { aVec4s, bLoads } = loadsPerInvocation(p);
     if (!Number.isInteger(aVec4s) || !Number.isInteger(bLoads)) throw new Error(`plan ${JSON.stringify(p)}: uneven loads ${aVec4s}, ${bLoads}`);
   }
-  assert.throws(() => convTiledPlan({ maxComputeInvocationsPerWorkgroup: 64, maxComputeWorkgroupStorageSize: 16384 }), /no tile fits/);
+  assert.throws(() => tilePlan({ maxComputeInvocationsPerWorkgroup: 64, maxComputeWorkgroupStorageSize: 16384 }), /no tile fits/);
 });
 
 test('conv_tiled weight-gradient splits: cover K once, whole slices, fill an H100 at 720p without short slices', () => {
