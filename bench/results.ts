@@ -241,9 +241,9 @@ section below (one per adapter and kind) from \`bench/results/<adapter>-<kind>.j
   \`Conv2DBackpropFilter\` kernels (what its conv2d gradient runs), fwd+bwd the forward and both. Timed as our wall-clock
   rows are (warm-up, same sample count, each sample ending in the backend's submit and \`await
   queue.onSubmittedWorkDone()\`), also on GPUs. The peer table then adds "tfjs-webgpu live (this run)" and "live ms / ours".
-- **Conv family**: conv rows time the family the engine picks for the adapter (\`tiled\`, workgroup-memory implicit
-  GEMMs, on GPUs; \`direct\`, conv_vec4/conv2d, on llvmpipe), named in the run line; \`WGRAD_CONV=tiled|direct\`
-  times the other one (a partial run with \`--op conv2d\` replaces only the conv rows).
+- **Kernel family**: conv and matmul rows time the family the engine picks for the adapter (\`tiled\`, workgroup-memory
+  tiles, on GPUs; \`direct\`, register blocks, on llvmpipe), named in the run line; \`WGRAD_KERNELS=tiled|direct\` times
+  the other one (a partial run with \`--op conv2d,matmul\` replaces only those rows).
 - **PyTorch training step**: \`/usr/bin/python3 bench/interop/step_time.py --batch 4 --crop 64\` times the same step
   (forward, MSE, backward, Adam with weight decay) through an independent PyTorch LMFN (bench/interop/lmfn.py) on the
   CPU, for the "within 5× of PyTorch" comparison in the same sitting.

@@ -3,17 +3,16 @@
 // N·Ho·Wo (slices, then a second pass that adds them up). The choices (block
 // sizes, slice counts) are pure functions of the shapes, exported for tests.
 //
-// Two conv families, chosen per device by `convFamily`: 'tiled'
-// (conv_tiled.wgsl, implicit GEMMs on workgroup-memory tiles, for GPUs) and
-// 'direct' (conv_vec4.wgsl's register-blocked fast paths, else conv2d.wgsl;
-// no workgroup memory, tuned for llvmpipe, where it is 3–6× faster than the
-// tiled kernels).
+// Two conv families, chosen per device by `kernelFamily` (family.ts):
+// 'tiled' (conv_tiled.wgsl, implicit GEMMs on workgroup-memory tiles, for
+// GPUs) and 'direct' (conv_vec4.wgsl's register-blocked fast paths, else
+// conv2d.wgsl; tuned for llvmpipe).
 
 import type { Device } from '../engine/device.ts';
-import { EngineError } from '../engine/errors.ts';
 import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
 import { Tensor } from '../engine/tensor.ts';
 import { convTiledForward, convTiledInputGrad, convTiledWeightGrad } from './conv_tiled.ts';
+import { kernelFamily } from './family.ts';
 import { sumAxes } from './reduce.ts';
 import { NO_ACTIVATION, activationConstants, type FusedActivation } from './activation.ts';
 import { convVec4Applies, convVec4Forward, convVec4InputGrad, convVec4WeightGrad } from './conv_vec4.ts';
@@ -87,30 +86,9 @@ function params(
   ];
 }
 
-export type ConvFamily = 'tiled' | 'direct';
-const families = new WeakMap<Device, ConvFamily>();
-
-/**
- * The conv family for a device: 'tiled' on GPU adapters, 'direct' on the CPU
- * adapter; the environment variable WGRAD_CONV=tiled|direct|auto overrides it
- * (to compare them, or to test the tiled kernels on llvmpipe). Read once per device.
- */
-export function convFamily(device: Device): ConvFamily {
-  let family = families.get(device);
-  if (!family) {
-    const choice = (process.env.WGRAD_CONV ?? 'auto').toLowerCase();
-    if (choice !== 'auto' && choice !== 'tiled' && choice !== 'direct') {
-      throw new EngineError(`WGRAD_CONV must be 'auto', 'tiled' or 'direct', got '${process.env.WGRAD_CONV}'`);
-    }
-    family = choice === 'auto' ? (device.description.kind === 'gpu' ? 'tiled' : 'direct') : choice;
-    families.set(device, family);
-  }
-  return family;
-}
-
 /** y = act(conv2d(x, w) + bias) (bias may be null). */
 export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, y: Tensor, g: ConvGeometry, act: FusedActivation = NO_ACTIVATION): void {
-  if (convFamily(x.device) === 'tiled') return convTiledForward(x, w, bias, y, g, act);
+  if (kernelFamily(x.device) === 'tiled') return convTiledForward(x, w, bias, y, g, act);
   if (convVec4Applies(g)) return convVec4Forward(x, w, bias, y, g, act);
   const block = blockFor(g.outChannels);
   const blocksC = Math.ceil(g.outChannels / block);
@@ -128,7 +106,7 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, y: Tens
 
 /** dx = the gradient of conv2d with respect to its input, given dy. */
 export function conv2dInputGrad(dy: Tensor, w: Tensor, dx: Tensor, g: ConvGeometry): void {
-  if (convFamily(dy.device) === 'tiled') return convTiledInputGrad(dy, w, dx, g);
+  if (kernelFamily(dy.device) === 'tiled') return convTiledInputGrad(dy, w, dx, g);
   if (convVec4Applies(g)) return convVec4InputGrad(dy, w, dx, g);
   const block = blockFor(g.inChannels);
   const blocksC = Math.ceil(g.inChannels / block);
@@ -164,7 +142,7 @@ export function weightGradSplits(pixels: number, blocks: number): { splits: numb
 
 /** Whether conv2dWeightGrad also computes the bias gradient (in the same pass over dy). */
 export function biasGradFused(device: Device, g: ConvGeometry): boolean {
-  return convFamily(device) === 'tiled' || convVec4Applies(g);
+  return kernelFamily(device) === 'tiled' || convVec4Applies(g);
 }
 
 /**
@@ -172,7 +150,7 @@ export function biasGradFused(device: Device, g: ConvGeometry): boolean {
  * dy; also db when `biasGradFused(device, g)` (pass null otherwise).
  */
 export function conv2dWeightGrad(dy: Tensor, x: Tensor, dw: Tensor, g: ConvGeometry, db: Tensor | null = null): void {
-  if (convFamily(dy.device) === 'tiled') return convTiledWeightGrad(dy, x, dw, db, g);
+  if (kernelFamily(dy.device) === 'tiled') return convTiledWeightGrad(dy, x, dw, db, g);
   if (convVec4Applies(g)) return convVec4WeightGrad(dy, x, dw, db, g);
   const block = blockFor(g.outChannels);
   const columns = g.inChannels * g.kernelH * g.kernelW;

@@ -5,6 +5,9 @@
 
 import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
 import { Tensor } from '../engine/tensor.ts';
+import { kernelFamily } from './family.ts';
+import { tilePlan } from './gemm_tiles.ts';
+import { matmulTiledPass, planMatmulTiled } from './matmul_tiled.ts';
 
 const source = wgsl(import.meta.url, 'matmul.wgsl');
 
@@ -125,22 +128,39 @@ export interface MatmulArgs extends MatmulDims {
   batchStrideB: number;
 }
 
-/** out ([batch, m, n] contiguous) = op(a) · op(b). Records one or two dispatches. */
+/**
+ * out ([batch, m, n] contiguous) = op(a) · op(b). Records one or two
+ * dispatches, on the device's kernel family (family.ts): matmul.wgsl's
+ * register blocks, or matmul_tiled.wgsl's workgroup-memory tiles.
+ */
 export function matmul(a: Tensor, b: Tensor, out: Tensor, args: MatmulArgs): void {
   const { batch, m, n, k } = args;
-  const plan = planMatmul(args, out.device.description.kind);
-  const kernel = matmulKernels[Number(plan.vec4)][Number(args.transA)][Number(args.transB)].with({ constants: { TM: plan.tm, TN4: plan.tn4 } });
-  const params = (splits: number) => [m, n, k, batch, splits, plan.chunk, args.batchStrideA, args.batchStrideB];
-  if (plan.splits === 1) {
-    launch(out.device, kernel, { buffers: [a.range(), b.range(), out.range()], params: params(1), groups: plan.groups });
-    return;
+  const device = out.device;
+  let splits: number;
+  let pass: (target: Tensor) => void;
+  if (kernelFamily(device) === 'tiled') {
+    const tiles = tilePlan(device);
+    const plan = planMatmulTiled(args, tiles);
+    splits = plan.splits;
+    pass = (target) => matmulTiledPass(a, b, target, args, tiles, plan);
+  } else {
+    const plan = planMatmul(args, device.description.kind);
+    const kernel = matmulKernels[Number(plan.vec4)][Number(args.transA)][Number(args.transB)].with({ constants: { TM: plan.tm, TN4: plan.tn4 } });
+    splits = plan.splits;
+    pass = (target) =>
+      launch(device, kernel, {
+        buffers: [a.range(), b.range(), target.range()],
+        params: [m, n, k, batch, plan.splits, plan.chunk, args.batchStrideA, args.batchStrideB],
+        groups: plan.groups,
+      });
   }
+  if (splits === 1) return pass(out);
   const total = batch * m * n;
-  const partials = Tensor.empty(out.device, [plan.splits, total]);
-  launch(out.device, kernel, { buffers: [a.range(), b.range(), partials.range()], params: params(plan.splits), groups: plan.groups });
-  launch(out.device, sumSplitsKernel, {
+  const partials = Tensor.empty(device, [splits, total]);
+  pass(partials);
+  launch(device, sumSplitsKernel, {
     buffers: [partials.range(), out.range()],
-    params: [total, plan.splits],
+    params: [total, splits],
     groups: groups1d(total, SUM_WG),
   });
   partials.dispose();

@@ -7,7 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Tensor } from '../engine/index.ts';
 import type { FusedActivation } from '../kernels/activation.ts';
-import { convFamily, type ConvGeometry } from '../kernels/conv2d.ts';
+import type { ConvGeometry } from '../kernels/conv2d.ts';
+import { kernelFamily } from '../kernels/family.ts';
 import { EngineError, type Device } from '../engine/index.ts';
 import { convTiledForward, convTiledInputGrad, convTiledWeightGrad, convTiledWeightGradSplits, inputGradPhases } from '../kernels/conv_tiled.ts';
 import { loadsPerInvocation, tilePlan, type TilePlan } from '../kernels/gemm_tiles.ts';
@@ -168,21 +169,21 @@ test('conv_tiled input-gradient phases: every dx pixel in exactly one phase, eve
   assert.equal(inputGradPhases(geometry({ x: [1, 1, 13, 17], w: [1, 1, 3, 3], stride: [2, 2], padding: [1, 1] })).map((p) => p.kh * p.kw), [4, 2, 2, 1]);
 });
 
-test('conv family: tiled on GPU adapters, direct on the CPU adapter, WGRAD_CONV overrides, a bad value is an error', () => {
+test('kernel family: tiled on GPU adapters, direct on the CPU adapter, WGRAD_KERNELS overrides, a bad value is an error', () => {
   const fake = (kind: 'gpu' | 'cpu') => ({ description: { kind } }) as Device;
-  const saved = process.env.WGRAD_CONV;
+  const saved = process.env.WGRAD_KERNELS;
   try {
-    delete process.env.WGRAD_CONV;
-    assert.equal([convFamily(fake('gpu')), convFamily(fake('cpu'))], ['tiled', 'direct']);
-    process.env.WGRAD_CONV = 'Tiled';
-    assert.equal(convFamily(fake('cpu')), 'tiled');
-    process.env.WGRAD_CONV = 'direct';
-    assert.equal(convFamily(fake('gpu')), 'direct');
-    process.env.WGRAD_CONV = 'fast';
-    assert.throws(() => convFamily(fake('gpu')), (e: Error) => e instanceof EngineError && /WGRAD_CONV must be 'auto', 'tiled' or 'direct', got 'fast'/.test(e.message));
+    delete process.env.WGRAD_KERNELS;
+    assert.equal([kernelFamily(fake('gpu')), kernelFamily(fake('cpu'))], ['tiled', 'direct']);
+    process.env.WGRAD_KERNELS = 'Tiled';
+    assert.equal(kernelFamily(fake('cpu')), 'tiled');
+    process.env.WGRAD_KERNELS = 'direct';
+    assert.equal(kernelFamily(fake('gpu')), 'direct');
+    process.env.WGRAD_KERNELS = 'fast';
+    assert.throws(() => kernelFamily(fake('gpu')), (e: Error) => e instanceof EngineError && /WGRAD_KERNELS must be 'auto', 'tiled' or 'direct', got 'fast'/.test(e.message));
   } finally {
-    if (saved === undefined) delete process.env.WGRAD_CONV;
-    else process.env.WGRAD_CONV = saved;
+    if (saved === undefined) delete process.env.WGRAD_KERNELS;
+    else process.env.WGRAD_KERNELS = saved;
   }
 });
 

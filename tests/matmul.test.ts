@@ -2,6 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShapeError, Tensor, ops } from '../engine/index.ts';
 import { planMatmul } from '../kernels/matmul.ts';
+import { kernelFamily, useKernelFamily } from '../kernels/family.ts';
+import { TILE_PLANS } from '../kernels/gemm_tiles.ts';
+import { planMatmulTiled } from '../kernels/matmul_tiled.ts';
 import { assertClose, assertThrows, gradcheck, rng, testDevice } from './helpers.ts';
 import { attentionRef, matmulRef, softmaxRef } from './ref/matmul.ts';
 
@@ -85,6 +88,57 @@ test('matmul b without grad gets no gradient work', async () => {
     ([a, b]) => matmulRef(a, b, { batch: 1, m: 5, n: 3, k: 8 }),
   );
 });
+
+// The tiled family (matmul_tiled.wgsl, the GPU default) on the same shapes, with the test device pinned to it.
+async function withTiled(fn: () => Promise<void>): Promise<void> {
+  const device = await testDevice();
+  const before = kernelFamily(device);
+  useKernelFamily(device, 'tiled');
+  try {
+    await fn();
+  } finally {
+    useKernelFamily(device, before);
+  }
+}
+
+for (const c of [cases[1], cases[2], cases[4], cases[5], cases[6], cases[7], cases[14]]) {
+  test(`matmul, tiled family: ${c.name}, all four transposes`, () =>
+    withTiled(async () => {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          const sa = stored(c.batchA, c.m, c.k, transA);
+          const sb = stored(c.batchB, c.k, c.n, transB);
+          const batch = c.batchA ?? c.batchB ?? 1;
+          await gradcheck(
+            `matmul tiled transA=${transA} transB=${transB}`,
+            [{ data: r.uniform(size(sa)), shape: sa }, { data: r.uniform(size(sb)), shape: sb }],
+            ([a, b]) => ops.matmul(a, b, { transA, transB }),
+            ([a, b]) =>
+              matmulRef(a, b, { batch, m: c.m, n: c.n, k: c.k, transA, transB, batchedA: c.batchA !== null, batchedB: c.batchB !== null }),
+            { maxChecks: 40 },
+          );
+        }
+      }
+    }));
+}
+
+test('matmul, tiled family: split-K over a long K (X·Xᵀ, X 6×20000) and its plan', () =>
+  withTiled(async () => {
+    const [c, k] = [6, 20000];
+    const plan = planMatmulTiled({ batch: 1, m: c, n: c, k }, TILE_PLANS[0]);
+    assert.ok(plan.splits > 1 && plan.chunk % TILE_PLANS[0].tileK === 0 && (plan.splits - 1) * plan.chunk < k && plan.splits * plan.chunk >= k);
+    await gradcheck(
+      'matmul tiled split-K',
+      [{ data: r.uniform(c * k), shape: [c, k] }, { data: r.uniform(c * k), shape: [c, k] }],
+      ([a, b]) => ops.matmul(a, b, { transB: true }),
+      ([a, b]) => matmulRef(a, b, { batch: 1, m: c, n: c, k, transB: true }),
+      { maxChecks: 12 },
+    );
+    // ALFM at 720p: 200×200 outputs over K = 57,600 fill an H100; A·X (200×57,600 outputs) does not split.
+    const xxt = planMatmulTiled({ batch: 1, m: 200, n: 200, k: 57600 }, TILE_PLANS[0]);
+    assert.ok(xxt.groups[0] * xxt.groups[1] * xxt.groups[2] >= 132 * 2, JSON.stringify(xxt));
+    assert.is(planMatmulTiled({ batch: 1, m: 200, n: 57600, k: 200 }, TILE_PLANS[0]).splits, 1);
+  }));
 
 test('split-K plan: long K over few outputs splits, short K and big outputs do not', () => {
   const xxt = planMatmul({ batch: 1, m: 200, n: 200, k: 57600 });

@@ -4,7 +4,7 @@ import { bestOf, calibrate } from '../../bench/calibrate.ts';
 import { applyPeak, customCases, lmfnCases, runKernelCases, selectCases, type KernelCase, type KernelResult } from '../../bench/kernels.ts';
 import { parseSizes, runModelBench, type ModelResult } from '../../bench/model.ts';
 import { profileTrainStep } from '../../bench/profile.ts';
-import { convFamily } from '../../kernels/conv2d.ts';
+import { kernelFamily } from '../../kernels/family.ts';
 import { RESULTS_DIR, RESULTS_MD, adapterSlug, fmt, renderKernels, renderModel, storeResults, updateResultsMarkdown, type RunInfo } from '../../bench/results.ts';
 import { startTfjs, tfjsMissing, type TfjsSession } from '../../bench/tfjs.ts';
 import { Timer } from '../../bench/timer.ts';
@@ -161,7 +161,7 @@ async function benchKernels(argv: string[]): Promise<void> {
       (methods.includes('gpu-timestamps')
         ? `GPU timestamps${methods.length > 1 ? ' (some rows wall clock: see JSON)' : ''}`
         : 'wall clock around `await device.sync()` (no timestamp queries on this adapter)') +
-      `, median of ${samples} samples; conv family \`${convFamily(device)}\``;
+      `, median of ${samples} samples; kernel family \`${kernelFamily(device)}\``;
     warnIfLeaked(device);
     if (tfjs) run.tfjs = await tfjs.time(rows, { samples, budgetMs, log });
     const calEnd = await calibrate(device, timer, { samples, quick: o.quick });

@@ -1,0 +1,54 @@
+// Launcher for kernels/matmul_tiled.wgsl, the matmul on workgroup-memory
+// tiles for GPUs: its split-K plan (a pure function of the shapes and the
+// tile plan) and its first pass; matmul.ts sums the split slices.
+
+import { Kernel, launch, wgsl } from '../engine/kernel.ts';
+import type { Tensor } from '../engine/tensor.ts';
+import { TILE_PLANS, planned, type TilePlan } from './gemm_tiles.ts';
+import type { MatmulArgs, MatmulDims } from './matmul.ts';
+
+const source = wgsl(import.meta.url, 'matmul_tiled.wgsl', 'gemm_tiles.wgsl');
+const matmulKernel = new Kernel({
+  name: 'matmul_tiled.matmul', source, entryPoint: 'matmul', bindings: ['read', 'read', 'write'], params: true, workgroupSize: TILE_PLANS[0].workgroup,
+});
+
+/**
+ * Workgroups to aim for: a large GPU (an H100 has 132 SMs) needs several per
+ * SM. ALFM's X·Xᵀ at 720p has 200×200 outputs (8 tiles) over K = 57,600, so
+ * K is split to make up the rest.
+ */
+const TARGET_WORKGROUPS = 132 * 4;
+/** …but no split shorter than this many k: each costs a tile of partial sums. */
+const MIN_SPLIT_K = 512;
+const MAX_GROUPS_PER_DIM = 65535;
+
+export interface MatmulTiledPlan {
+  groups: [number, number, number];
+  splits: number;
+  /** k values per split, a multiple of the tile's K slice. */
+  chunk: number;
+}
+
+/** Tiles of C over x (M) and y (N), and z = split·batch + b. Pure. */
+export function planMatmulTiled({ batch, m, n, k }: MatmulDims, tiles: TilePlan): MatmulTiledPlan {
+  const gx = Math.ceil(m / tiles.tileM);
+  const gy = Math.ceil(n / tiles.tileN);
+  const count = batch * gx * gy;
+  let splits = 1;
+  if (count > 0 && count < TARGET_WORKGROUPS) {
+    splits = Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / count), Math.floor(k / MIN_SPLIT_K), Math.floor(MAX_GROUPS_PER_DIM / batch)));
+  }
+  const chunk = Math.max(tiles.tileK, tiles.tileK * Math.ceil(k / splits / tiles.tileK));
+  splits = Math.max(1, Math.ceil(k / chunk));
+  return { groups: [gx, gy, batch * splits], splits, chunk };
+}
+
+/** Writes op(a)·op(b) into `out` (C, or the [splits, batch, m, n] partial slices when plan.splits > 1). */
+export function matmulTiledPass(a: Tensor, b: Tensor, out: Tensor, args: MatmulArgs, tiles: TilePlan, plan: MatmulTiledPlan): void {
+  const kernel = planned(matmulKernel, tiles, { TRANS_A: Number(args.transA), TRANS_B: Number(args.transB) });
+  launch(out.device, kernel, {
+    buffers: [a.range(), b.range(), out.range()],
+    params: [args.m, args.n, args.k, args.batch, plan.splits, plan.chunk, args.batchStrideA, args.batchStrideB],
+    groups: plan.groups,
+  });
+}
