@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { ShapeError, Tensor, noGrad, ops } from '../engine/index.ts';
 import { LMFN, modelSize } from '../model/lmfn.ts';
 import { autoTile } from '../model/deblur.ts';
+import { kernelFamily, useKernelFamily } from '../kernels/family.ts';
 import { lmfnLossAndGrads, lmfnParameterSpecs, lmfnRandomWeights } from './ref/lmfn64.ts';
 import { assertClose, assertThrows, maxAbs, rng, testDevice } from './helpers.ts';
 
@@ -54,7 +55,7 @@ test('inputs that break the size rule get a clear error', async () => {
   model.dispose();
 });
 
-test('forward output and all 176 gradients match the float64 reference (1×3×64×64, θ = 0.3, α = 0.7)', async () => {
+test('forward output and all 176 gradients match the float64 reference through both kernel families (1×3×64×64, θ = 0.3, α = 0.7)', async () => {
   const device = await testDevice();
   const shape: [number, number, number, number] = [1, 3, 64, 64];
   const weights = lmfnRandomWeights(21, { theta: 0.3, alpha: 0.7 });
@@ -62,26 +63,34 @@ test('forward output and all 176 gradients match the float64 reference (1×3×64
   const input = Float64Array.from(r.uniform(3 * 64 * 64, 0, 1), Math.fround);
   const target = Float64Array.from(r.uniform(3 * 64 * 64, 0, 1), Math.fround);
   const ref = lmfnLossAndGrads(weights, input, shape, target);
-
-  const model = new LMFN(device);
-  const names = new Map(model.namedParameters().map(([n, t]) => [n, t.shape] as const));
-  model.loadStateDict(new Map([...weights].map(([n, v]) => [n, { shape: names.get(n)!, data: Float32Array.from(v) }])));
-  const x = Tensor.fromData(device, Float32Array.from(input), shape);
-  const y = Tensor.fromData(device, Float32Array.from(target), shape);
-  const out = model.forward(x);
-  const loss = ops.mseLoss(out, y);
-  loss.backward();
-  assertClose(await out.read(), ref.output, 'LMFN output', { rtol: 1e-4, atol: 1e-4 * maxAbs(ref.output) });
-  assertClose([await loss.item()], [ref.loss], 'loss', { rtol: 1e-4 });
-  // Gradients sum float32 products over up to 64·64·4 positions and pass through a
-  // near-one-hot softmax: compare each tensor relative to its own largest entry.
-  for (const [name, t] of model.namedParameters()) {
-    const expected = ref.grads.get(name)!;
-    const got = await t.grad!.read();
-    assertClose(got, expected, `grad ${name}`, { rtol: 2e-3, atol: 2e-3 * maxAbs(expected) + 1e-9 });
+  const before = kernelFamily(device);
+  // 'direct' is what llvmpipe runs, 'tiled' what GPUs run (kernels/family.ts).
+  for (const family of ['direct', 'tiled'] as const) {
+    useKernelFamily(device, family);
+    try {
+      const model = new LMFN(device);
+      const names = new Map(model.namedParameters().map(([n, t]) => [n, t.shape] as const));
+      model.loadStateDict(new Map([...weights].map(([n, v]) => [n, { shape: names.get(n)!, data: Float32Array.from(v) }])));
+      const x = Tensor.fromData(device, Float32Array.from(input), shape);
+      const y = Tensor.fromData(device, Float32Array.from(target), shape);
+      const out = model.forward(x);
+      const loss = ops.mseLoss(out, y);
+      loss.backward();
+      assertClose(await out.read(), ref.output, `${family}: LMFN output`, { rtol: 1e-4, atol: 1e-4 * maxAbs(ref.output) });
+      assertClose([await loss.item()], [ref.loss], `${family}: loss`, { rtol: 1e-4 });
+      // Gradients sum float32 products over up to 64·64·4 positions and pass through a
+      // near-one-hot softmax: compare each tensor relative to its own largest entry.
+      for (const [name, t] of model.namedParameters()) {
+        const expected = ref.grads.get(name)!;
+        const got = await t.grad!.read();
+        assertClose(got, expected, `${family}: grad ${name}`, { rtol: 2e-3, atol: 2e-3 * maxAbs(expected) + 1e-9 });
+      }
+      noGrad(() => [x, y, out, loss].forEach((t) => t.dispose()));
+      model.dispose();
+    } finally {
+      useKernelFamily(device, before);
+    }
   }
-  noGrad(() => [x, y, out, loss].forEach((t) => t.dispose()));
-  model.dispose();
 });
 
 test('autoTile: the whole image when its activations fit a binding, else the largest square tile that fits', () => {
