@@ -9,7 +9,7 @@ import { kernelFamily } from './family.ts';
 import { tilePlan } from './gemm_tiles.ts';
 import { matmulTiledPass, planMatmulTiled } from './matmul_tiled.ts';
 
-const source = wgsl(import.meta.url, 'matmul.wgsl');
+const source = wgsl(import.meta.url, 'matmul.wgsl', 'matmul_operands.wgsl');
 
 /**
  * Each of the WG_X × WG_Y invocations of a workgroup owns a block of TM rows

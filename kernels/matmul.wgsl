@@ -18,9 +18,6 @@
 // s of the output buffer ([S, B, M, N]); `sum_splits` then adds the S slices.
 // With S = 1 the first pass writes C directly.
 
-// A is stored [K, M] (else [M, K]); B is stored [N, K] (else [K, N]).
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
 // Rows, and column vec4s, of C per invocation: the scalar kernel at most
 // MAX_TM and MAX_TN4; matmul_vec4 TM 4, 8, 12 or 16 and TN4 1 to 8.
 override TM: u32 = 8;
@@ -28,22 +25,6 @@ override TN4: u32 = 2;
 
 const MAX_TM = 8u;
 const MAX_TN4 = 2u;
-
-struct MatmulParams {
-  m: u32,
-  n: u32,
-  k: u32,
-  batch: u32,
-  splits: u32,
-  chunk: u32,          // k values per split, a multiple of 4
-  batch_stride_a: u32, // 0 when A is one matrix shared by every batch entry
-  batch_stride_b: u32,
-}
-
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<uniform> p: MatmulParams;
 
 @compute @workgroup_size(WG_X, WG_Y)
 fn matmul(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {

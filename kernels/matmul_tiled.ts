@@ -7,7 +7,7 @@ import type { Tensor } from '../engine/tensor.ts';
 import { TILE_PLANS, planned, type TilePlan } from './gemm_tiles.ts';
 import type { MatmulArgs, MatmulDims } from './matmul.ts';
 
-const source = wgsl(import.meta.url, 'matmul_tiled.wgsl', 'gemm_tiles.wgsl');
+const source = wgsl(import.meta.url, 'matmul_tiled.wgsl', 'gemm_tiles.wgsl', 'matmul_operands.wgsl');
 const matmulKernel = new Kernel({
   name: 'matmul_tiled.matmul', source, entryPoint: 'matmul', bindings: ['read', 'read', 'write'], params: true, workgroupSize: TILE_PLANS[0].workgroup,
 });

@@ -1,5 +1,5 @@
 // Batched matrix product C[b] = op(A[b]) · op(B[b]) on workgroup-memory tiles
-// (gemm_tiles.wgsl, prepended): the matmul for GPUs (matmul.wgsl's register
+// (gemm_tiles.wgsl, prepended with matmul_operands.wgsl): the matmul for GPUs (matmul.wgsl's register
 // blocks without workgroup memory are what is fast on llvmpipe). Same
 // operands, parameters and split-K output as matmul.wgsl, so matmul.ts
 // launches either, and its sum_splits adds the slices.
@@ -8,26 +8,6 @@
 // [s·chunk, min(K, (s+1)·chunk)) and writes slice s of the output ([S, B, M, N]).
 // Loads are masked at M, N and the split's end; out-of-range invocations load
 // zeros and take part in every barrier, and only their stores are masked.
-
-// A is stored [K, M] (else [M, K]); B is stored [N, K] (else [K, N]).
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-
-struct MatmulParams {
-  m: u32,
-  n: u32,
-  k: u32,
-  batch: u32,
-  splits: u32,
-  chunk: u32,          // k values per split
-  batch_stride_a: u32, // 0 when A is one matrix shared by every batch entry
-  batch_stride_b: u32,
-}
-
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<uniform> p: MatmulParams;
 
 // op(A)[row][k] and op(B)[k][col] of batch entry `batch`, for in-range indices.
 fn a_at(batch: u32, row: u32, k: u32) -> f32 {
