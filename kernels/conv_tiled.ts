@@ -8,7 +8,7 @@
 import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
 import { Tensor } from '../engine/tensor.ts';
 import { activationConstants, type FusedActivation } from './activation.ts';
-import { TILE_PLANS, gemmGroups, planned, tilePlan, type TilePlan } from './gemm_tiles.ts';
+import { MIN_SPLIT_K, SPLIT_K_WORKGROUPS, TILE_PLANS, gemmGroups, planned, tilePlan, type TilePlan } from './gemm_tiles.ts';
 import type { ConvGeometry } from './conv2d.ts';
 
 const source = wgsl(import.meta.url, 'conv_tiled.wgsl', 'activation.wgsl', 'gemm_tiles.wgsl');
@@ -116,24 +116,16 @@ export function convTiledInputGrad(dy: Tensor, w: Tensor, dx: Tensor, g: ConvGeo
   }
 }
 
-/**
- * Workgroups the weight gradient aims for: a large GPU (an H100 has 132 SMs)
- * needs several resident per SM to hide latency. The tiles of C alone are
- * few (64 output channels × 576 weight columns: 5 workgroups), so the K
- * reduction over batch·Ho·Wo is split to make up the rest.
- */
-const WEIGHT_GRAD_WORKGROUPS = 132 * 4;
-/** …but no split shorter than this many k: each split costs a tile of partial sums and a prologue. */
-const MIN_SPLIT_K = 512;
 const MAX_GROUPS_PER_DIM = 65535;
 
 /**
- * How the weight gradient's K (batch·Ho·Wo) is split for `tiles` tiles of C:
+ * How the weight gradient's K (batch·Ho·Wo) is split for `tiles` tiles of C
+ * (few: 64 output channels × 576 weight columns are 5 workgroups):
  * `splits` slices of `chunk` k each (a multiple of `tileK`; the last may be
  * shorter, none is empty). Pure.
  */
 export function convTiledWeightGradSplits(k: number, tiles: number, tileK: number): { splits: number; chunk: number } {
-  const wanted = Math.ceil(WEIGHT_GRAD_WORKGROUPS / Math.max(1, tiles));
+  const wanted = Math.ceil(SPLIT_K_WORKGROUPS / Math.max(1, tiles));
   let splits = Math.max(1, Math.min(wanted, Math.floor(k / MIN_SPLIT_K), MAX_GROUPS_PER_DIM));
   const chunk = Math.max(tileK, tileK * Math.ceil(k / splits / tileK));
   splits = Math.max(1, Math.ceil(k / chunk));

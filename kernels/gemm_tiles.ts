@@ -84,3 +84,12 @@ export function gemmGroups(p: TilePlan, m: number, n: number): [number, number, 
   return [Math.ceil(m / p.tileM), ny, nz];
 }
 
+/**
+ * Workgroups a split-K launch aims for: a large GPU (an H100 has 132 SMs)
+ * needs several resident per SM to hide latency. WebGPU does not say how many
+ * SMs an adapter has; on a smaller GPU this only splits a little more than
+ * needed. No split is made shorter than MIN_SPLIT_K: each costs a tile of
+ * partial sums, a prologue, and work in the second pass.
+ */
+export const SPLIT_K_WORKGROUPS = 132 * 4;
+export const MIN_SPLIT_K = 512;

@@ -4,7 +4,7 @@
 
 import { Kernel, launch, wgsl } from '../engine/kernel.ts';
 import type { Tensor } from '../engine/tensor.ts';
-import { TILE_PLANS, planned, type TilePlan } from './gemm_tiles.ts';
+import { MIN_SPLIT_K, SPLIT_K_WORKGROUPS, TILE_PLANS, planned, type TilePlan } from './gemm_tiles.ts';
 import type { MatmulArgs, MatmulDims } from './matmul.ts';
 
 const source = wgsl(import.meta.url, 'matmul_tiled.wgsl', 'gemm_tiles.wgsl', 'matmul_operands.wgsl');
@@ -12,14 +12,6 @@ const matmulKernel = new Kernel({
   name: 'matmul_tiled.matmul', source, entryPoint: 'matmul', bindings: ['read', 'read', 'write'], params: true, workgroupSize: TILE_PLANS[0].workgroup,
 });
 
-/**
- * Workgroups to aim for: a large GPU (an H100 has 132 SMs) needs several per
- * SM. ALFM's X·Xᵀ at 720p has 200×200 outputs (8 tiles) over K = 57,600, so
- * K is split to make up the rest.
- */
-const TARGET_WORKGROUPS = 132 * 4;
-/** …but no split shorter than this many k: each costs a tile of partial sums. */
-const MIN_SPLIT_K = 512;
 const MAX_GROUPS_PER_DIM = 65535;
 
 export interface MatmulTiledPlan {
@@ -29,14 +21,17 @@ export interface MatmulTiledPlan {
   chunk: number;
 }
 
-/** Tiles of C over x (M) and y (N), and z = split·batch + b. Pure. */
+/**
+ * Tiles of C over x (M) and y (N), and z = split·batch + b; K is split when the
+ * tiles are few (ALFM's X·Xᵀ at 720p: 200×200 outputs, 8 tiles, K = 57,600). Pure.
+ */
 export function planMatmulTiled({ batch, m, n, k }: MatmulDims, tiles: TilePlan): MatmulTiledPlan {
   const gx = Math.ceil(m / tiles.tileM);
   const gy = Math.ceil(n / tiles.tileN);
   const count = batch * gx * gy;
   let splits = 1;
-  if (count > 0 && count < TARGET_WORKGROUPS) {
-    splits = Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / count), Math.floor(k / MIN_SPLIT_K), Math.floor(MAX_GROUPS_PER_DIM / batch)));
+  if (count > 0 && count < SPLIT_K_WORKGROUPS) {
+    splits = Math.max(1, Math.min(Math.ceil(SPLIT_K_WORKGROUPS / count), Math.floor(k / MIN_SPLIT_K), Math.floor(MAX_GROUPS_PER_DIM / batch)));
   }
   const chunk = Math.max(tiles.tileK, tiles.tileK * Math.ceil(k / splits / tiles.tileK));
   splits = Math.max(1, Math.ceil(k / chunk));
