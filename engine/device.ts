@@ -5,6 +5,9 @@
 // pass of a single encoder; `flush()` submits it, and only `read()`/`sync()`
 // (the points where a caller awaits anyway) call `flush()`.
 
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { BufferPool, type MemoryStats, type PooledBuffer } from './pool.ts';
 import { DeviceLostError, EngineError, KernelError } from './errors.ts';
 
@@ -60,8 +63,35 @@ function parseChoice(value: string | undefined, origin: string): AdapterChoice {
   throw new EngineError(`${origin} must be 'auto', 'gpu' or 'cpu', got '${value}'`);
 }
 
+/**
+ * On Linux the only core backend is Vulkan, and Dawn probing it without the
+ * loader prints a warning with a C++ source location on every run. Whether
+ * the loader can be found: in LD_LIBRARY_PATH or the linker cache. Null when
+ * that cannot be told (no ldconfig); other platforms always have a core backend.
+ */
+function vulkanLoaderFound(): boolean | null {
+  if (process.platform !== 'linux') return true;
+  const lib = 'libvulkan.so.1';
+  for (const dir of (process.env.LD_LIBRARY_PATH ?? '').split(':')) if (dir && existsSync(join(dir, lib))) return true;
+  for (const ldconfig of ['/sbin/ldconfig', '/usr/sbin/ldconfig', 'ldconfig']) {
+    try {
+      return execFileSync(ldconfig, ['-p'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).includes(lib);
+    } catch {
+      // try the next place, then give up
+    }
+  }
+  return null;
+}
+
 async function requestAdapter(choice: AdapterChoice): Promise<{ adapter: GPUAdapter; kind: 'gpu' | 'cpu' }> {
-  if (choice !== 'cpu') {
+  if (choice !== 'cpu' && vulkanLoaderFound() === false) {
+    if (choice === 'gpu') {
+      throw new EngineError(
+        'no core GPU adapter: the Vulkan loader (libvulkan.so.1) is not installed (Debian/Ubuntu: apt install libvulkan1, ' +
+          'plus the GPU driver); use adapter "cpu" (WGRAD_ADAPTER=cpu) for the llvmpipe fallback',
+      );
+    }
+  } else if (choice !== 'cpu') {
     const gpu = await gpuFor([]);
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (adapter) return { adapter, kind: 'gpu' };
