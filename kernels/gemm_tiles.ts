@@ -2,6 +2,7 @@
 // tiled kernel families (conv_tiled, matmul_tiled): the tile shape for an
 // adapter (from its limits), the kernel variant for a shape, the grid.
 
+import { EngineError } from '../engine/errors.ts';
 import { groups1d, type Kernel } from '../engine/kernel.ts';
 
 /** Rows × columns of C per invocation (TM, TN in the WGSL; the multiply is written out for them). */
@@ -53,7 +54,7 @@ export function tilePlan(source: TiledLimits | { limits: TiledLimits }): TilePla
     const [x, y] = p.workgroup;
     if (x * y <= limits.maxComputeInvocationsPerWorkgroup && p.workgroupStorage <= limits.maxComputeWorkgroupStorageSize) return p;
   }
-  throw new Error(
+  throw new EngineError(
     `gemm tiles: no tile fits ${limits.maxComputeInvocationsPerWorkgroup} invocations and ` +
       `${limits.maxComputeWorkgroupStorageSize} bytes of workgroup storage (below WebGPU's minimums)`,
   );
@@ -73,7 +74,7 @@ export function planned(k: Kernel, p: TilePlan, constants: Record<string, number
   const invocations = p.workgroup[0] * p.workgroup[1];
   const fits = Number.isInteger(aVec4s) && aVec4s >= 1 && aVec4s <= MAX_A_VEC4S && invocations % p.tileN === 0 && bLoads % 4 === 0 && bLoads / 4 <= MAX_B_VEC4S;
   if (!fits) {
-    throw new Error(`gemm tiles: plan ${JSON.stringify(p)} does not fit the kernel's load mapping`);
+    throw new EngineError(`gemm tiles: plan ${JSON.stringify(p)} does not fit the kernel's load mapping`);
   }
   return k.with({ workgroupSize: p.workgroup, constants: { TILE_K: p.tileK, ...constants } });
 }
