@@ -61,8 +61,8 @@ export class Kernel {
 /**
  * The WGSL source of a kernel family: kernels/prelude.wgsl (the workgroup-size
  * overrides and `linear_index`), then the named fragments shared between
- * families (e.g. 'activation.wgsl'), then the family's own file (a path relative to
- * the calling module; the others sit beside it): `wgsl(import.meta.url, 'conv2d.wgsl', 'activation.wgsl')`.
+ * families (e.g. 'epilogue.wgsl'), then the family's own file (a path relative to
+ * the calling module; the others sit beside it): `wgsl(import.meta.url, 'conv2d.wgsl', 'epilogue.wgsl')`.
  * WGSL has no includes; this is the one place sources are put together.
  */
 export function wgsl(moduleUrl: string, file: string, ...fragments: string[]): string {

@@ -14,10 +14,10 @@ import { Tensor } from '../engine/tensor.ts';
 import { convTiledForward, convTiledInputGrad, convTiledWeightGrad } from './conv_tiled.ts';
 import { kernelFamily } from './family.ts';
 import { sumAxes } from './reduce.ts';
-import { NO_ACTIVATION, activationConstants, type FusedActivation } from './activation.ts';
+import { PLAIN, epilogueConstants, type Epilogue } from './epilogue.ts';
 import { convVec4Applies, convVec4Forward, convVec4InputGrad, convVec4WeightGrad } from './conv_vec4.ts';
 
-const source = wgsl(import.meta.url, 'conv2d.wgsl', 'activation.wgsl');
+const source = wgsl(import.meta.url, 'conv2d.wgsl', 'epilogue.wgsl');
 const WG = 64;
 /** Pixels (weight_grad: weight columns) per group: the lanes of a vec4 accumulator (PIX in the WGSL). */
 const PIX = 4;
@@ -32,7 +32,7 @@ function kernel(entryPoint: string, bindings: Kernel['spec']['bindings']) {
   return new Kernel({ name: `conv2d.${entryPoint}`, source, entryPoint, bindings, params: true, workgroupSize: [WG], constants: { BLOCK: MAX_BLOCK, GROUPS: 2 } });
 }
 
-const forwardKernel = kernel('forward', ['read', 'read', 'read', 'write']);
+const forwardKernel = kernel('forward', ['read', 'read', 'read', 'write', 'read']);
 const inputGradKernel = kernel('input_grad', ['read', 'read', 'write']);
 const weightGradKernel = kernel('weight_grad', ['read', 'read', 'write']);
 const sumSplitsKernel = kernel('sum_splits', ['read', 'write']);
@@ -86,19 +86,19 @@ function params(
   ];
 }
 
-/** y = act(conv2d(x, w) + bias) (bias may be null). */
-export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, y: Tensor, g: ConvGeometry, act: FusedActivation = NO_ACTIVATION): void {
-  if (kernelFamily(x.device) === 'tiled') return convTiledForward(x, w, bias, y, g, act);
-  if (convVec4Applies(g)) return convVec4Forward(x, w, bias, y, g, act);
+/** y = act(conv2d(x, w) + bias + residual) (bias may be null; `epilogue` says what is fused). */
+export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, y: Tensor, g: ConvGeometry, epilogue: Epilogue = PLAIN): void {
+  if (kernelFamily(x.device) === 'tiled') return convTiledForward(x, w, bias, y, g, epilogue);
+  if (convVec4Applies(g)) return convVec4Forward(x, w, bias, y, g, epilogue);
   const block = blockFor(g.outChannels);
   const blocksC = Math.ceil(g.outChannels / block);
   const groups = groupsFor(g.outW);
   const blocksW = Math.ceil(g.outW / (PIX * groups));
   const invocations = g.batch * blocksC * g.outH * blocksW;
-  const k = forwardKernel.with({ constants: { BLOCK: block, GROUPS: groups, HAS_BIAS: bias ? 1 : 0, ...activationConstants(act) } });
+  const k = forwardKernel.with({ constants: { BLOCK: block, GROUPS: groups, HAS_BIAS: bias ? 1 : 0, ...epilogueConstants(epilogue) } });
   launch(x.device, k, {
-    // Without a bias the binding still needs a buffer; the kernel never reads it.
-    buffers: [x.range(), w.range(), (bias ?? w).range(), y.range()],
+    // Without a bias or residual the binding still needs a buffer; the kernel never reads it.
+    buffers: [x.range(), w.range(), (bias ?? w).range(), y.range(), (epilogue.residual ?? x).range()],
     params: params(g, { invocations, blocksC, blocksW }),
     groups: groups1d(invocations, WG),
   });

@@ -74,7 +74,8 @@ fn group1() -> bool { return GROUPS > 1u; }
 @group(0) @binding(1) var<storage, read> f_w: array<f32>;
 @group(0) @binding(2) var<storage, read> f_bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> f_y: array<f32>;
-@group(0) @binding(4) var<uniform> fp: ConvParams;
+@group(0) @binding(4) var<storage, read> f_residual: array<f32>;
+@group(0) @binding(5) var<uniform> fp: ConvParams;
 
 @compute @workgroup_size(WG_X)
 fn forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -153,7 +154,11 @@ fn forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid
     if (HAS_BIAS == 1u) { b = f_bias[o]; }
     let y_row = (n * fp.out_channels + o) * out_plane + ho * fp.out_w;
     for (var j = 0u; j < PIX * GROUPS; j++) {
-      if (wo0 + j < fp.out_w) { f_y[y_row + wo0 + j] = activate(acc[j / PIX][k][j % PIX] + b); }
+      if (wo0 + j < fp.out_w) {
+        var v = acc[j / PIX][k][j % PIX] + b;
+        if (HAS_RESIDUAL) { v += f_residual[y_row + wo0 + j]; }
+        f_y[y_row + wo0 + j] = activate(v);
+      }
     }
   }
 }

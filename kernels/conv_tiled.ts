@@ -7,11 +7,11 @@
 
 import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
 import { Tensor } from '../engine/tensor.ts';
-import { activationConstants, type FusedActivation } from './activation.ts';
+import { epilogueConstants, type Epilogue } from './epilogue.ts';
 import { MIN_SPLIT_K, SPLIT_K_WORKGROUPS, TILE_PLANS, gemmGroups, planned, tilePlan, type TilePlan } from './gemm_tiles.ts';
 import type { ConvGeometry } from './conv2d.ts';
 
-const source = wgsl(import.meta.url, 'conv_tiled.wgsl', 'activation.wgsl', 'gemm_tiles.wgsl');
+const source = wgsl(import.meta.url, 'conv_tiled.wgsl', 'epilogue.wgsl', 'gemm_tiles.wgsl');
 
 const SUM_WG = 256;
 
@@ -20,7 +20,7 @@ function kernel(entryPoint: string, bindings: Kernel['spec']['bindings'], workgr
 }
 
 const tiled = TILE_PLANS[0].workgroup;
-const forwardKernel = kernel('forward', ['read', 'read', 'read', 'write'], tiled);
+const forwardKernel = kernel('forward', ['read', 'read', 'read', 'write', 'read'], tiled);
 const inputGradKernel = kernel('input_grad', ['read', 'read', 'write'], tiled);
 const weightGradKernel = kernel('weight_grad', ['read', 'read', 'write'], tiled);
 const sumSplitsKernel = kernel('sum_splits', ['read', 'write', 'write'], [SUM_WG]);
@@ -48,17 +48,17 @@ function params(g: ConvGeometry, s: Gemm): number[] {
   ];
 }
 
-/** y = act(conv2d(x, w) + bias), bias may be null. `p`: another tile plan than the device's (tests). */
+/** y = act(conv2d(x, w) + bias + residual), bias may be null. `p`: another tile plan than the device's (tests). */
 export function convTiledForward(
-  x: Tensor, w: Tensor, bias: Tensor | null, y: Tensor, g: ConvGeometry, act: FusedActivation, p: TilePlan = tilePlan(x.device),
+  x: Tensor, w: Tensor, bias: Tensor | null, y: Tensor, g: ConvGeometry, epilogue: Epilogue, p: TilePlan = tilePlan(x.device),
 ): void {
   const m = g.outChannels;
   const n = g.batch * g.outH * g.outW;
   const k = g.inChannels * g.kernelH * g.kernelW;
-  const kernel = planned(forwardKernel, p, { HAS_BIAS: Number(bias !== null), ...activationConstants(act) });
+  const kernel = planned(forwardKernel, p, { HAS_BIAS: Number(bias !== null), ...epilogueConstants(epilogue) });
   launch(x.device, kernel, {
-    // Without a bias the binding still needs a buffer; the kernel never reads it.
-    buffers: [x.range(), w.range(), (bias ?? w).range(), y.range()],
+    // Without a bias or residual the binding still needs a buffer; the kernel never reads it.
+    buffers: [x.range(), w.range(), (bias ?? w).range(), y.range(), (epilogue.residual ?? x).range()],
     params: params(g, { m, n, k }),
     groups: gemmGroups(p, m, n),
   });

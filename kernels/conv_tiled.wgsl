@@ -92,7 +92,8 @@ fn next_tap(t: Tap, kh: u32, kw: u32) -> Tap {
 @group(0) @binding(1) var<storage, read> f_w: array<f32>;
 @group(0) @binding(2) var<storage, read> f_bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> f_y: array<f32>;
-@group(0) @binding(4) var<uniform> fp: Params;
+@group(0) @binding(4) var<storage, read> f_residual: array<f32>;
+@group(0) @binding(5) var<uniform> fp: Params;
 
 // The output pixel a B column gathers for: where its receptive field starts.
 struct ForwardColumn { inside: bool, x_image: u32, hi0: i32, wi0: i32 }
@@ -170,7 +171,13 @@ fn forward(@builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_i
     let pixel = n0 + tile_col(lid.x, j);
     if (pixel >= fp.n) { continue; }
     let y_pixel = pixel / out_plane * fp.out_channels * out_plane + pixel % out_plane;
-    let v = activate4(acc[j] + bias);
+    var v = acc[j] + bias;
+    if (HAS_RESIDUAL) {
+      for (var i = 0u; i < TM; i++) {
+        if (o0 + i < fp.m) { v[i] += f_residual[y_pixel + (o0 + i) * out_plane]; }
+      }
+    }
+    v = activate4(v);
     for (var i = 0u; i < TM; i++) {
       if (o0 + i < fp.m) { f_y[y_pixel + (o0 + i) * out_plane] = v[i]; }
     }

@@ -7,9 +7,9 @@
 import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
 import { Tensor } from '../engine/tensor.ts';
 import type { ConvGeometry } from './conv2d.ts';
-import { NO_ACTIVATION, activationConstants, type FusedActivation } from './activation.ts';
+import { PLAIN, epilogueConstants, type Epilogue } from './epilogue.ts';
 
-const source = wgsl(import.meta.url, 'conv_vec4.wgsl', 'activation.wgsl');
+const source = wgsl(import.meta.url, 'conv_vec4.wgsl', 'epilogue.wgsl');
 /** Channels per forward invocation (two vec4 groups of packed weights); the packed channel count is a multiple of it. */
 const CHANNELS = 8;
 /** 3×3: output pixels per invocation along a row (two vec4 accumulators). */
@@ -26,10 +26,10 @@ function kernel(entryPoint: string, bindings: Kernel['spec']['bindings']) {
 }
 
 const packKernel = kernel('pack_weights', ['read', 'write']);
-const forward3x3Kernel = kernel('forward3x3', ['read', 'read', 'read', 'write']);
+const forward3x3Kernel = kernel('forward3x3', ['read', 'read', 'read', 'write', 'read']);
 const inputGrad3x3S2Kernel = kernel('input_grad3x3_s2', ['read', 'read', 'write']);
 const weightGrad3x3Kernel = kernel('weight_grad3x3', ['read', 'read', 'write', 'write']);
-const forward1x1Kernel = kernel('forward1x1', ['read', 'read', 'read', 'write']);
+const forward1x1Kernel = kernel('forward1x1', ['read', 'read', 'read', 'write', 'read']);
 const weightGrad1x1Kernel = kernel('weight_grad1x1', ['read', 'read', 'write', 'write']);
 const sumSplitsKernel = kernel('sum_splits', ['read', 'read', 'write', 'write']);
 
@@ -106,12 +106,12 @@ function packWeights(w: Tensor, g: ConvGeometry, forInputGrad: boolean): Tensor 
 }
 
 /** The forward kernel on these sizes (3×3: `stride`; 1×1: stride 1), with weights already packed. */
-function forwardOn(x: Tensor, packed: Tensor, bias: Tensor | null, y: Tensor, s: Sizes, taps: number, stride: number, act = NO_ACTIVATION): void {
+function forwardOn(x: Tensor, packed: Tensor, bias: Tensor | null, y: Tensor, s: Sizes, taps: number, stride: number, epilogue = PLAIN): void {
   const blocksC = Math.ceil(s.outChannels / CHANNELS);
   const layout = { packed: blocksC * CHANNELS, blocksC };
-  const constants = { STRIDE: stride, HAS_BIAS: Number(bias !== null), ...activationConstants(act) };
-  // Without a bias the binding still needs a buffer; the kernel never reads it.
-  const buffers = [x, packed, bias ?? packed, y];
+  const constants = { STRIDE: stride, HAS_BIAS: Number(bias !== null), ...epilogueConstants(epilogue) };
+  // Without a bias or residual the binding still needs a buffer; the kernel never reads it.
+  const buffers = [x, packed, bias ?? packed, y, epilogue.residual ?? x];
   if (taps === 9) {
     const blocksH = Math.ceil(s.outH / ROWS);
     const blocksW = Math.ceil(s.outW / PIXELS);
@@ -124,10 +124,10 @@ function forwardOn(x: Tensor, packed: Tensor, bias: Tensor | null, y: Tensor, s:
   }
 }
 
-/** y = act(conv2d(x, w) + bias). */
-export function convVec4Forward(x: Tensor, w: Tensor, bias: Tensor | null, y: Tensor, g: ConvGeometry, act: FusedActivation): void {
+/** y = act(conv2d(x, w) + bias + residual). */
+export function convVec4Forward(x: Tensor, w: Tensor, bias: Tensor | null, y: Tensor, g: ConvGeometry, epilogue: Epilogue): void {
   const packed = packWeights(w, g, false);
-  forwardOn(x, packed, bias, y, g, g.kernelH * g.kernelW, g.strideH, act);
+  forwardOn(x, packed, bias, y, g, g.kernelH * g.kernelW, g.strideH, epilogue);
   packed.dispose();
 }
 

@@ -34,7 +34,7 @@
 
 // Stride on both axes: 1 or 2.
 override STRIDE: u32 = 1u;
-// forward: add the bias binding (then ACT, activation.wgsl). weight_grad: also sum dy into the bias gradient.
+// forward: add the bias binding (then the residual and ACT, epilogue.wgsl). weight_grad: also sum dy into the bias gradient.
 override HAS_BIAS: bool = true;
 // pack_weights: the input-gradient packing ([o][tap][c], kernel flipped).
 override INPUT_GRAD: bool = false;
@@ -155,7 +155,8 @@ fn pack_weights(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
 @group(0) @binding(1) var<storage, read> fw_w: array<vec4f>;
 @group(0) @binding(2) var<storage, read> fw_bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> fw_y: array<f32>;
-@group(0) @binding(4) var<uniform> fp: Params;
+@group(0) @binding(4) var<storage, read> fw_residual: array<f32>;
+@group(0) @binding(5) var<uniform> fp: Params;
 
 // The window of input row hi (of the channel plane starting at vec4 `plane`) for a block starting at vec4 `start`.
 fn forward_window(plane: u32, hi: i32, start: i32) -> Window {
@@ -204,7 +205,11 @@ fn forward_store(acc: Acc8, n: u32, o0: u32, ho: u32, wo0: u32) {
     if (HAS_BIAS) { b = fw_bias[o]; }
     let at = (n * fp.out_channels + o) * plane + ho * fp.out_w + wo0;
     for (var j = 0u; j < 4u; j++) {
-      if (wo0 + j < fp.out_w) { fw_y[at + j] = activate(lanes[k][j] + b); }
+      if (wo0 + j < fp.out_w) {
+        var v = lanes[k][j] + b;
+        if (HAS_RESIDUAL) { v += fw_residual[at + j]; }
+        fw_y[at + j] = activate(v);
+      }
     }
   }
 }
@@ -636,7 +641,8 @@ fn weight_grad3x3(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_
 @group(0) @binding(1) var<storage, read> pw_w: array<vec4f>;
 @group(0) @binding(2) var<storage, read> pw_bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> pw_y: array<vec4f>;
-@group(0) @binding(4) var<uniform> pwp: Params;
+@group(0) @binding(4) var<storage, read> pw_residual: array<vec4f>;
+@group(0) @binding(5) var<uniform> pwp: Params;
 
 // The 8 pixel groups of one input channel (zeros past the plane or past the last channel).
 struct Pixels8 { v0: vec4f, v1: vec4f, v2: vec4f, v3: vec4f, v4: vec4f, v5: vec4f, v6: vec4f, v7: vec4f }
@@ -686,7 +692,10 @@ fn pointwise_store(acc: Acc8, n: u32, o0: u32, g: u32) {
     if (o >= pwp.out_channels) { return; }
     var b = 0.0;
     if (HAS_BIAS) { b = pw_bias[o]; }
-    pw_y[(n * pwp.out_channels + o) * plane + g] = activate4(lanes[k] + b);
+    let at = (n * pwp.out_channels + o) * plane + g;
+    var v = lanes[k] + b;
+    if (HAS_RESIDUAL) { v += pw_residual[at]; }
+    pw_y[at] = activate4(v);
   }
 }
 

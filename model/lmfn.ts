@@ -17,9 +17,9 @@ export const MEAN_RGB = [0.4488, 0.4371, 0.404] as const;
 export const SIZE_MULTIPLE = 16;
 export const MIN_SIZE = 64;
 
-const { conv2d, leakyRelu, relu, sigmoid, add, mul, cat, matmul, softmax, maxPool2d, interpolateBilinear, upsample2x, pixelShuffle } = ops;
+const { sigmoid, add, mul, cat, matmul, softmax, maxPool2d, interpolateBilinear, upsample2x, pixelShuffle } = ops;
 
-// Activations that follow a conv run inside the conv kernel (ops.conv2d's `activation`).
+// Activations that follow a conv, and residual adds before them, run inside the conv kernel (ops.conv2d's epilogue).
 const RELU = { activation: 'relu' } as const;
 const LEAKY_01 = { activation: 'leakyRelu', negativeSlope: 0.1 } as const;
 const LEAKY_005 = { activation: 'leakyRelu', negativeSlope: 0.05 } as const;
@@ -49,7 +49,7 @@ class ResBlock extends Module {
     }
   }
   forward(x: Tensor): Tensor {
-    return block(() => add(x, this.conv2.forward(this.conv1.forward(x, RELU))));
+    return block(() => this.conv2.forward(this.conv1.forward(x, RELU), { residual: x }));
   }
 }
 
@@ -123,8 +123,7 @@ class ESA extends Module {
       let c3 = this.conv3.forward(v, RELU);
       c3 = this.conv3_.forward(c3);
       c3 = interpolateBilinear(c3, [h, w]);
-      const cf = this.conv_f.forward(c1_);
-      const m = this.conv4.forward(add(c3, cf), { activation: 'sigmoid' });
+      const m = this.conv4.forward(this.conv_f.forward(c1_, { residual: c3 }), { activation: 'sigmoid' });
       return mul(x, m);
     });
   }
@@ -157,14 +156,13 @@ class RFDB extends Module {
     this.esa = this.module('esa', new ESA(device, rng, channels));
   }
   forward(x: Tensor): Tensor {
-    const act = (t: Tensor) => leakyRelu(t, 0.05);
     const out = block(() => {
       const d1 = this.c1_d.forward(x, LEAKY_005);
-      const r1 = act(add(this.c1_r.forward(x), x));
+      const r1 = this.c1_r.forward(x, { ...LEAKY_005, residual: x });
       const d2 = this.c2_d.forward(r1, LEAKY_005);
-      const r2 = act(add(this.c2_r.forward(r1), r1));
+      const r2 = this.c2_r.forward(r1, { ...LEAKY_005, residual: r1 });
       const d3 = this.c3_d.forward(r2, LEAKY_005);
-      const r3 = act(add(this.c3_r.forward(r2), r2));
+      const r3 = this.c3_r.forward(r2, { ...LEAKY_005, residual: r2 });
       const r4 = this.c4.forward(r3, LEAKY_005);
       return this.c5.forward(cat([d1, d2, d3, r4], 1));
     });
@@ -246,7 +244,7 @@ class Decoder extends Module {
     for (const rfdb of this.rfdb) outs.push((o = rfdb.forward(o)));
     const a = block(() => this.alfm_fuse.forward(this.alfm.forward(outs), LEAKY_005));
     const c = this.acfm.forward(outs[outs.length - 1]);
-    const y = block(() => add(this.fuse.forward(cat([a, c], 1)), h));
+    const y = block(() => this.fuse.forward(cat([a, c], 1), { residual: h }));
     free(h, ...outs, a, c);
     const out = block(() => pixelShuffle(this.tail.forward(y), 4));
     free(y);

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Tensor } from '../engine/index.ts';
-import type { FusedActivation } from '../kernels/activation.ts';
+import type { Epilogue } from '../kernels/epilogue.ts';
 import type { ConvGeometry } from '../kernels/conv2d.ts';
 import { kernelFamily } from '../kernels/family.ts';
 import { EngineError, type Device } from '../engine/index.ts';
@@ -30,7 +30,7 @@ function geometry(s: Conv2dRefShape): ConvGeometry {
   return { batch, inChannels, inH, inW, outChannels, outH, outW, kernelH, kernelW, strideH, strideW, padH, padW };
 }
 
-const ACTIVATIONS: Record<string, { fused: FusedActivation; ref: (v: number) => number }> = {
+const ACTIVATIONS: Record<string, { fused: Pick<Epilogue, 'act' | 'slope'>; ref: (v: number) => number }> = {
   none: { fused: { act: 0, slope: 0 }, ref: (v) => v },
   relu: { fused: { act: 1, slope: 0 }, ref: (v) => Math.max(v, 0) },
   leaky: { fused: { act: 2, slope: 0.1 }, ref: (v) => (v > 0 ? v : 0.1 * v) },
@@ -41,15 +41,17 @@ interface Case extends Conv2dRefShape {
   name: string;
   bias: boolean;
   activation: keyof typeof ACTIVATIONS;
+  /** Also fuse a residual add (before the activation). */
+  residual?: boolean;
 }
 
 const cases: Case[] = [
-  { name: '3×3 s1 p1, 13×17, 3→5', x: [1, 3, 13, 17], w: [5, 3, 3, 3], padding: [1, 1], bias: true, activation: 'relu' },
+  { name: '3×3 s1 p1, 13×17, 3→5', x: [1, 3, 13, 17], w: [5, 3, 3, 3], padding: [1, 1], bias: true, activation: 'relu', residual: true },
   { name: '3×3 s2 p1, 13×17, N=3, 5→25', x: [3, 5, 13, 17], w: [25, 5, 3, 3], stride: [2, 2], padding: [1, 1], bias: true, activation: 'leaky' },
   { name: '3×3 s1 p1, 9×8 N=3, 50→50', x: [3, 50, 9, 8], w: [50, 50, 3, 3], padding: [1, 1], bias: true, activation: 'sigmoid' },
   { name: '3×3 s2 p1, 9×8 64→50, no bias', x: [1, 64, 9, 8], w: [50, 64, 3, 3], stride: [2, 2], padding: [1, 1], bias: false, activation: 'none' },
   { name: '3×3 s1 p1, 13×17, N=3, 64→50', x: [3, 64, 13, 17], w: [50, 64, 3, 3], padding: [1, 1], bias: true, activation: 'none' },
-  { name: '3×3 s1 p1, 70 outputs (two M tiles), 25 inputs', x: [1, 25, 9, 8], w: [70, 25, 3, 3], padding: [1, 1], bias: true, activation: 'relu' },
+  { name: '3×3 s1 p1, 70 outputs (two M tiles), 25 inputs', x: [1, 25, 9, 8], w: [70, 25, 3, 3], padding: [1, 1], bias: true, activation: 'leaky', residual: true },
   { name: '1×1, 13×17, N=3, 25→3', x: [3, 25, 13, 17], w: [3, 25, 1, 1], bias: true, activation: 'leaky' },
   { name: '1×1, 9×8 5→64, no bias', x: [1, 5, 9, 8], w: [64, 5, 1, 1], bias: false, activation: 'sigmoid' },
   { name: '7×7 s3 p2, 13×17, N=3, 3→5', x: [3, 3, 13, 17], w: [5, 3, 7, 7], stride: [3, 3], padding: [2, 2], bias: true, activation: 'none' },
@@ -76,10 +78,12 @@ async function check(c: Case, plan: TilePlan | undefined): Promise<void> {
   const w64 = asF32(r.uniform(size(c.w)));
   const b64 = c.bias ? asF32(r.uniform(c.w[0])) : null;
   const dy64 = asF32(r.uniform(size(yShape)));
+  const res64 = c.residual ? asF32(r.uniform(size(yShape))) : null;
   const x = Tensor.fromData(device, Float32Array.from(x64), c.x);
   const w = Tensor.fromData(device, Float32Array.from(w64), c.w);
   const b = b64 ? Tensor.fromData(device, Float32Array.from(b64), [c.w[0]]) : null;
   const dy = Tensor.fromData(device, Float32Array.from(dy64), yShape);
+  const residual = res64 ? Tensor.fromData(device, Float32Array.from(res64), yShape) : null;
   // Outputs start as NaN, so an element a kernel fails to write cannot pass as a zero.
   const nan = (shape: number[]) => Tensor.fromData(device, new Float32Array(size(shape)).fill(NaN), shape);
   const y = nan(yShape);
@@ -87,17 +91,18 @@ async function check(c: Case, plan: TilePlan | undefined): Promise<void> {
   const dw = nan(c.w);
   const db = c.bias ? nan([c.w[0]]) : null;
   const activation = ACTIVATIONS[c.activation];
-  convTiledForward(x, w, b, y, g, activation.fused, plan);
+  convTiledForward(x, w, b, y, g, { ...activation.fused, residual }, plan);
   convTiledInputGrad(dy, w, dx, g, plan);
   convTiledWeightGrad(dy, x, dw, db, g, plan);
 
-  assertClose(await y.read(), conv2dRef(c, x64, w64, b64).map(activation.ref), `forward (${c.activation})`);
+  const z = conv2dRef(c, x64, w64, b64).map((v, i) => v + (res64 ? res64[i] : 0));
+  assertClose(await y.read(), z.map(activation.ref), `forward (${c.activation}${res64 ? ', residual' : ''})`);
   const dxRef = conv2dInputGradRef(c, dy64, w64);
   assertClose(await dx.read(), dxRef, 'input gradient', GRADIENT_TOLERANCE(dxRef));
   const { dw: dwRef, db: dbRef } = conv2dWeightGradRef(c, dy64, x64);
   assertClose(await dw.read(), dwRef, 'weight gradient', GRADIENT_TOLERANCE(dwRef));
   if (db) assertClose(await db.read(), dbRef, 'bias gradient', GRADIENT_TOLERANCE(dbRef));
-  [x, w, b, dy, y, dx, dw, db].forEach((t) => t?.dispose());
+  [x, w, b, dy, residual, y, dx, dw, db].forEach((t) => t?.dispose());
 }
 
 for (const c of cases) {

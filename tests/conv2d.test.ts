@@ -4,7 +4,7 @@ import { ShapeError, Tensor, noGrad, ops } from '../engine/index.ts';
 import { blockFor, groupsFor, weightGradSplits, type ConvGeometry } from '../kernels/conv2d.ts';
 import { convVec4Applies, weightGradBlock, weightGradSlices, workgroupFor } from '../kernels/conv_vec4.ts';
 import { asF32, assertClose, assertThrows, gradcheck, rng, testDevice } from './helpers.ts';
-import { conv2dRef, conv3dRef, type Conv2dRefShape, type Conv3dRefShape } from './ref/conv.ts';
+import { conv2dOutShape, conv2dRef, conv3dRef, type Conv2dRefShape, type Conv3dRefShape } from './ref/conv.ts';
 
 const r = rng(23);
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -86,17 +86,22 @@ const activationCases: Conv2dCase[] = [
  * float32 rounding or a finite-difference step can change which side a value
  * falls on, and the gradient check would fail on the data, not the kernel.
  */
-function kinkFreeInputs(c: Conv2dCase) {
+function kinkFreeInputs(c: Conv2dCase, withResidual = false) {
+  const out = conv2dOutShape(c);
   for (;;) {
     const inputs = [
       { data: asF32(r.uniform(size(c.x))), shape: [...c.x] },
       { data: asF32(r.uniform(size(c.w))), shape: [...c.w] },
-      ...(c.bias !== false ? [{ data: asF32(r.uniform(c.w[0])), shape: [c.w[0]] }] : []),
+      { data: c.bias !== false ? asF32(r.uniform(c.w[0])) : null, shape: [c.w[0]] },
+      { data: withResidual ? asF32(r.uniform(size(out))) : null, shape: out },
     ];
-    const z = conv2dRef(c, inputs[0].data, inputs[1].data, inputs[2]?.data ?? null);
-    if (z.every((v) => Math.abs(v) >= 1e-3)) return inputs;
+    const z = convPlusResidual(c, inputs[0].data!, inputs[1].data!, inputs[2].data, inputs[3].data);
+    if (z.every((v) => Math.abs(v) >= 1e-3)) return inputs.filter((i) => i.data !== null) as { data: Float64Array; shape: number[] }[];
   }
 }
+
+const convPlusResidual = (c: Conv2dCase, x: Float64Array, w: Float64Array, b: Float64Array | null, res: Float64Array | null) =>
+  conv2dRef(c, x, w, b).map((v, i) => v + (res ? res[i] : 0));
 
 for (const c of activationCases) {
   for (const { ref, ...act } of activations) {
@@ -111,6 +116,32 @@ for (const c of activationCases) {
     });
   }
 }
+
+// A fused residual add, with and without an activation after it, on each kernel path.
+for (const c of activationCases) {
+  for (const act of [{}, { activation: 'leakyRelu', negativeSlope: 0.1 }, { activation: 'leakyRelu', negativeSlope: -0.2 }] as const) {
+    test(`conv2d ${c.name} with a fused residual and ${JSON.stringify(act)}`, async () => {
+      const slope = 'negativeSlope' in act ? act.negativeSlope : undefined;
+      const hasBias = c.bias !== false;
+      await gradcheck(
+        'conv2d+residual',
+        kinkFreeInputs(c, true),
+        (t) => ops.conv2d(t[0], t[1], hasBias ? t[2] : null, { stride: c.stride, padding: c.padding, ...act, residual: t[hasBias ? 3 : 2] }),
+        (t) => convPlusResidual(c, t[0], t[1], hasBias ? t[2] : null, t[hasBias ? 3 : 2]).map((v) => (slope === undefined || v > 0 ? v : slope * v)),
+        { maxChecks: 150 },
+      );
+    });
+  }
+}
+
+test('conv2d residual: a residual of another shape is a shape error naming both', async () => {
+  const device = await testDevice();
+  const x = Tensor.fromData(device, new Float32Array(2 * 16), [1, 2, 4, 4]);
+  const w = Tensor.fromData(device, new Float32Array(3 * 2 * 9), [3, 2, 3, 3]);
+  const res = Tensor.fromData(device, new Float32Array(2 * 16), [1, 2, 4, 4]);
+  await assertThrows(() => ops.conv2d(x, w, null, { padding: 1, residual: res }), ShapeError, 'residual [1,2,4,4]', "output's shape [1,3,4,4]");
+  [x, w, res].forEach((t) => t.dispose());
+});
 
 test('conv2d activation options: unknown names and a slope without leakyRelu are errors', async () => {
   const device = await testDevice();

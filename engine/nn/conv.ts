@@ -35,12 +35,12 @@ export class Conv2d extends Module {
   }
 
   /**
-   * `activation` fuses relu, leakyRelu or sigmoid into the conv kernel:
-   * `conv.forward(x, { activation: 'leakyRelu', negativeSlope: 0.1 })` is
-   * `leakyRelu(conv.forward(x), 0.1)` in one pass.
+   * `epilogue` fuses a residual add and relu, leakyRelu or sigmoid into the
+   * conv kernel: `conv.forward(x, { residual: x, activation: 'leakyRelu',
+   * negativeSlope: 0.1 })` is `leakyRelu(add(conv.forward(x), x), 0.1)` in one pass.
    */
-  forward(x: Tensor, activation: Pick<Conv2dOpOptions, 'activation' | 'negativeSlope'> = {}): Tensor {
-    return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, ...activation });
+  forward(x: Tensor, epilogue: Pick<Conv2dOpOptions, 'activation' | 'negativeSlope' | 'residual'> = {}): Tensor {
+    return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, ...epilogue });
   }
 }
 

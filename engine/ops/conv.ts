@@ -7,7 +7,7 @@ import { Tensor, deviceOf, sameShape } from '../tensor.ts';
 import { biasGradFused, conv2dForward, conv2dInputGrad, conv2dWeightGrad, type ConvGeometry } from '../../kernels/conv2d.ts';
 import { sumAxes } from '../../kernels/reduce.ts';
 import { unaryBackward } from '../../kernels/elementwise.ts';
-import { NO_ACTIVATION, type FusedActivation } from '../../kernels/activation.ts';
+import { PLAIN, type Epilogue } from '../../kernels/epilogue.ts';
 import { leakyRelu } from './elementwise.ts';
 
 export interface Conv2dOptions {
@@ -21,16 +21,22 @@ export interface Conv2dOptions {
   activation?: 'relu' | 'leakyRelu' | 'sigmoid';
   /** leakyRelu's slope for negative inputs; default 0.01 (PyTorch's). */
   negativeSlope?: number;
+  /**
+   * A tensor of the output's shape added inside the conv kernel, before the
+   * activation: `conv2d(x, w, b, { residual: r, activation: 'relu' })` is
+   * `relu(add(conv2d(x, w, b), r))` in one pass (residual blocks).
+   */
+  residual?: Tensor;
 }
 
-/** The fused form of an activation option, or null when it must run unfused (a negative slope: see activation.wgsl). */
-function fusedActivation(op: string, o: Conv2dOptions): FusedActivation | null {
+/** The fused form of an activation option, or null when it must run unfused (a negative slope: see epilogue.wgsl). */
+function fusedActivation(op: string, o: Conv2dOptions): Pick<Epilogue, 'act' | 'slope'> | null {
   const slope = o.negativeSlope ?? 0.01;
   if (o.negativeSlope !== undefined && o.activation !== 'leakyRelu') {
     throw new ShapeError(`${op}: negativeSlope is an option of activation 'leakyRelu', not of ${o.activation ? `'${o.activation}'` : 'no activation'}`);
   }
   switch (o.activation) {
-    case undefined: return NO_ACTIVATION;
+    case undefined: return PLAIN;
     case 'relu': return { act: 1, slope: 0 };
     case 'sigmoid': return { act: 3, slope: 0 };
     case 'leakyRelu':
@@ -57,7 +63,8 @@ function pair(op: string, name: string, v: number | [number, number], min: numbe
  */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, options: Conv2dOptions = {}): Tensor {
   const op = 'conv2d';
-  const device = deviceOf(op, ...(bias ? [x, weight, bias] : [x, weight]));
+  const residual = options.residual ?? null;
+  const device = deviceOf(op, x, weight, ...(bias ? [bias] : []), ...(residual ? [residual] : []));
   const [strideH, strideW] = pair(op, 'stride', options.stride ?? 1, 1);
   const [padH, padW] = pair(op, 'padding', options.padding ?? 0, 0);
   if (x.rank !== 4) throw new ShapeError(`${op}: input ${formatShape(x.shape)} must be [N,C,H,W]`);
@@ -80,17 +87,22 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, options: 
   const outH = Math.floor((inH + 2 * padH - kernelH) / strideH) + 1;
   const outW = Math.floor((inW + 2 * padW - kernelW) / strideW) + 1;
   const geometry: ConvGeometry = { batch, inChannels, inH, inW, outChannels, outH, outW, kernelH, kernelW, strideH, strideW, padH, padW };
+  const outShape = [batch, outChannels, outH, outW];
+  if (residual && !sameShape(residual.shape, outShape)) {
+    throw new ShapeError(`${op}: residual ${formatShape(residual.shape)} must have the output's shape ${formatShape(outShape)}`);
+  }
   const act = fusedActivation(op, options);
   if (act === null) {
     // A negative slope: y > 0 no longer tells where x > 0, so keep x (the conv output) for the backward.
-    const z = conv2d(x, weight, bias, { stride: options.stride, padding: options.padding });
+    const z = conv2d(x, weight, bias, { stride: options.stride, padding: options.padding, residual: options.residual });
     const y = leakyRelu(z, options.negativeSlope!);
     if (!y.gradFn) z.dispose();
     return y;
   }
-  const out = Tensor.empty(device, [batch, outChannels, outH, outW]);
-  if (out.size > 0) conv2dForward(x, weight, bias, out, geometry, act);
-  const inputs = bias ? [x, weight, bias] : [x, weight];
+  const epilogue: Epilogue = { ...act, residual };
+  const out = Tensor.empty(device, outShape);
+  if (out.size > 0) conv2dForward(x, weight, bias, out, geometry, epilogue);
+  const inputs = [x, weight, ...(bias ? [bias] : []), ...(residual ? [residual] : [])];
   return record(out, op, inputs, (dOut) => {
     // dL/d(pre-activation), from the saved output alone.
     let g = dOut;
@@ -112,8 +124,10 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, options: 
       sumAxes(g4, [0, 2, 3], db);
       if (g4 !== g) g4.dispose();
     }
-    if (g !== dOut) g.dispose();
-    return [dx, dw, db];
+    // The residual's gradient is the pre-activation gradient itself.
+    const dResidual = residual?.requiresGrad ? g : null;
+    if (g !== dOut && g !== dResidual) g.dispose();
+    return [dx, dw, ...(bias ? [db] : []), ...(residual ? [dResidual] : [])];
   });
 }
 

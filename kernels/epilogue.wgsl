@@ -1,10 +1,12 @@
-// The activation fused into a kernel's epilogue (conv forward), chosen by
-// override constants so that the unfused kernel pays nothing:
+// The epilogue a kernel can fuse (conv forward): y = act(acc + bias + residual),
+// chosen by override constants so that the unfused kernel pays nothing.
 // ACT 0 none, 1 relu, 2 leaky relu with slope SLOPE, 3 sigmoid. The backward
 // rule reads the fused output y only (engine/ops/conv.ts), which is why leaky
 // relu fuses only for SLOPE ≥ 0: then y > 0 exactly where x > 0.
+// HAS_RESIDUAL: add a tensor of the output's shape before the activation.
 override ACT: u32 = 0u;
 override SLOPE: f32 = 0.0;
+override HAS_RESIDUAL: bool = false;
 
 fn activate(v: f32) -> f32 {
   switch ACT {
