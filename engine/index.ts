@@ -37,6 +37,7 @@ export {
   type SafetensorsFile, type SafetensorsTensor,
 } from './safetensors.ts';
 export * from './errors.ts';
+export { kernelFamily, useKernelFamily, type KernelFamily } from '../kernels/family.ts';
 
 /** All differentiable ops, PyTorch-style functional API (`ops.conv2d`, `ops.add`, …). */
 export const ops = { ...elementwise, ...reduce, ...conv, ...matmul, ...spatial, ...shape, ...loss };
