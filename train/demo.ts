@@ -20,8 +20,10 @@ class Deblur3 extends Module {
     this.c2 = this.module('c2', new Conv2d(device, 16, 16, 3, { padding: 1, rng }));
     this.c3 = this.module('c3', new Conv2d(device, 16, 3, 3, { padding: 1, rng }));
   }
+  /** x + c3(relu(c2(relu(c1(x))))), the relus and the skip add fused into the conv kernels. */
   forward(x: Tensor): Tensor {
-    return ops.add(x, this.c3.forward(ops.relu(this.c2.forward(ops.relu(this.c1.forward(x))))));
+    const relu = { activation: 'relu' } as const;
+    return this.c3.forward(this.c2.forward(this.c1.forward(x, relu), relu), { residual: x });
   }
 }
 
