@@ -192,7 +192,7 @@ export function convVec4WeightGrad(dy: Tensor, x: Tensor, dw: Tensor, db: Tensor
   const biasPartial = db && splits === 1 ? db : Tensor.empty(device, [db ? g.outChannels * splits : 4]);
   const p = params(g, { invocations, blocksC: blocksO, blocksW: blocksC, splits, rowsPerSplit: stepsPerSplit, weights });
   const constants = { STRIDE: g.strideH, HAS_BIAS: Number(db !== null), OQ: quads, CB: pointwise ? 1 : channels };
-  run(pointwise ? weightGrad1x1Kernel : weightGrad3x3Kernel, device, [dy, x, partial, biasPartial], p, invocations, constants);
+  run(pointwise ? weightGrad1x1Kernel : weightGrad3x3Kernel, device, [x, dy, partial, biasPartial], p, invocations, constants);
   if (splits > 1) {
     const total = weights + (db ? g.outChannels : 0);
     const scratch = db ? null : Tensor.empty(device, [4]);

@@ -151,30 +151,32 @@ fn pack_weights(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
 // vec4 multiply-adds. On llvmpipe 4 rows measured ~15% faster than 2, and 8
 // ~10% faster than 4 at stride 1 (the same at stride 2).
 
-@group(0) @binding(0) var<storage, read> fw_x: array<vec4f>;
+// The conv input, at binding 0 of every entry point below that reads it as
+// vec4 rows (forward3x3 also reads dy through it: the stride-1 input gradient).
+@group(0) @binding(0) var<storage, read> cv_x: array<vec4f>;
 @group(0) @binding(1) var<storage, read> fw_w: array<vec4f>;
 @group(0) @binding(2) var<storage, read> fw_bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> fw_y: array<f32>;
 @group(0) @binding(4) var<storage, read> fw_residual: array<f32>;
 @group(0) @binding(5) var<uniform> fp: Params;
 
-// The window of input row hi (of the channel plane starting at vec4 `plane`) for a block starting at vec4 `start`.
-fn forward_window(plane: u32, hi: i32, start: i32) -> Window {
-  let row_ok = hi >= 0 && hi < i32(fp.in_h);
-  let width = i32(fp.in_w / 4u);
+// The window of input row hi (of the channel plane starting at vec4 `plane`, in_h × in_w) for a block starting at vec4 `start`.
+fn input_window(plane: u32, hi: i32, start: i32, in_h: u32, in_w: u32) -> Window {
+  let row_ok = hi >= 0 && hi < i32(in_h);
+  let width = i32(in_w / 4u);
   let row = plane + u32(select(0, hi, row_ok)) * u32(width);
   var w: Window;
   let ok0 = row_ok && start >= 0 && start < width;
   let ok1 = row_ok && start + 1 >= 0 && start + 1 < width;
   let ok2 = row_ok && start + 2 < width;
   let ok3 = row_ok && start + 3 < width;
-  w.v0 = select(vec4f(0.0), fw_x[row + u32(select(0, start, ok0))], ok0);
-  w.v1 = select(vec4f(0.0), fw_x[row + u32(select(0, start + 1, ok1))], ok1);
-  w.v2 = select(vec4f(0.0), fw_x[row + u32(select(0, start + 2, ok2))], ok2);
-  w.v3 = select(vec4f(0.0), fw_x[row + u32(select(0, start + 3, ok3))], ok3);
+  w.v0 = select(vec4f(0.0), cv_x[row + u32(select(0, start, ok0))], ok0);
+  w.v1 = select(vec4f(0.0), cv_x[row + u32(select(0, start + 1, ok1))], ok1);
+  w.v2 = select(vec4f(0.0), cv_x[row + u32(select(0, start + 2, ok2))], ok2);
+  w.v3 = select(vec4f(0.0), cv_x[row + u32(select(0, start + 3, ok3))], ok3);
   if (STRIDE == 2u) {
     let ok4 = row_ok && start + 4 < width;
-    w.v4 = select(vec4f(0.0), fw_x[row + u32(select(0, start + 4, ok4))], ok4);
+    w.v4 = select(vec4f(0.0), cv_x[row + u32(select(0, start + 4, ok4))], ok4);
   }
   return w;
 }
@@ -240,16 +242,16 @@ fn forward3x3(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
     let k2 = forward_taps(c, 2u, g0, groups);
     // Output row r reads window STRIDE·r + ky (input row STRIDE·(ho0 + r) + ky − 1) with kernel row ky.
     let hi = i32(ho0 * STRIDE) - 1;
-    let w0 = shifted(forward_window(x_plane, hi + 0, start));
-    let w1 = shifted(forward_window(x_plane, hi + 1, start));
-    let w2 = shifted(forward_window(x_plane, hi + 2, start));
-    let w3 = shifted(forward_window(x_plane, hi + 3, start));
-    let w4 = shifted(forward_window(x_plane, hi + 4, start));
-    let w5 = shifted(forward_window(x_plane, hi + 5, start));
-    let w6 = shifted(forward_window(x_plane, hi + 6, start));
-    let w7 = shifted(forward_window(x_plane, hi + 7, start));
-    let w8 = shifted(forward_window(x_plane, hi + 8, start));
-    let w9 = shifted(forward_window(x_plane, hi + 9, start));
+    let w0 = shifted(input_window(x_plane, hi + 0, start, fp.in_h, fp.in_w));
+    let w1 = shifted(input_window(x_plane, hi + 1, start, fp.in_h, fp.in_w));
+    let w2 = shifted(input_window(x_plane, hi + 2, start, fp.in_h, fp.in_w));
+    let w3 = shifted(input_window(x_plane, hi + 3, start, fp.in_h, fp.in_w));
+    let w4 = shifted(input_window(x_plane, hi + 4, start, fp.in_h, fp.in_w));
+    let w5 = shifted(input_window(x_plane, hi + 5, start, fp.in_h, fp.in_w));
+    let w6 = shifted(input_window(x_plane, hi + 6, start, fp.in_h, fp.in_w));
+    let w7 = shifted(input_window(x_plane, hi + 7, start, fp.in_h, fp.in_w));
+    let w8 = shifted(input_window(x_plane, hi + 8, start, fp.in_h, fp.in_w));
+    let w9 = shifted(input_window(x_plane, hi + 9, start, fp.in_h, fp.in_w));
     if (STRIDE == 1u) {
       forward_row(&a0, &b0, w0, k0); forward_row(&a0, &b0, w1, k1); forward_row(&a0, &b0, w2, k2);
       forward_row(&a1, &b1, w1, k0); forward_row(&a1, &b1, w2, k1); forward_row(&a1, &b1, w3, k2);
@@ -260,13 +262,13 @@ fn forward3x3(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
       forward_row(&a6, &b6, w6, k0); forward_row(&a6, &b6, w7, k1); forward_row(&a6, &b6, w8, k2);
       forward_row(&a7, &b7, w7, k0); forward_row(&a7, &b7, w8, k1); forward_row(&a7, &b7, w9, k2);
     } else {
-      let w10 = shifted(forward_window(x_plane, hi + 10, start));
-      let w11 = shifted(forward_window(x_plane, hi + 11, start));
-      let w12 = shifted(forward_window(x_plane, hi + 12, start));
-      let w13 = shifted(forward_window(x_plane, hi + 13, start));
-      let w14 = shifted(forward_window(x_plane, hi + 14, start));
-      let w15 = shifted(forward_window(x_plane, hi + 15, start));
-      let w16 = shifted(forward_window(x_plane, hi + 16, start));
+      let w10 = shifted(input_window(x_plane, hi + 10, start, fp.in_h, fp.in_w));
+      let w11 = shifted(input_window(x_plane, hi + 11, start, fp.in_h, fp.in_w));
+      let w12 = shifted(input_window(x_plane, hi + 12, start, fp.in_h, fp.in_w));
+      let w13 = shifted(input_window(x_plane, hi + 13, start, fp.in_h, fp.in_w));
+      let w14 = shifted(input_window(x_plane, hi + 14, start, fp.in_h, fp.in_w));
+      let w15 = shifted(input_window(x_plane, hi + 15, start, fp.in_h, fp.in_w));
+      let w16 = shifted(input_window(x_plane, hi + 16, start, fp.in_h, fp.in_w));
       forward_row(&a0, &b0, w0, k0); forward_row(&a0, &b0, w1, k1); forward_row(&a0, &b0, w2, k2);
       forward_row(&a1, &b1, w2, k0); forward_row(&a1, &b1, w3, k1); forward_row(&a1, &b1, w4, k2);
       forward_row(&a2, &b2, w4, k0); forward_row(&a2, &b2, w5, k1); forward_row(&a2, &b2, w6, k2);
@@ -434,8 +436,7 @@ fn input_grad3x3_s2(@builtin(local_invocation_index) lid: u32, @builtin(workgrou
 // loads per channel instead of 6): ~8% less weight-gradient time per step.
 
 
-@group(0) @binding(0) var<storage, read> wg_dy: array<vec4f>;
-@group(0) @binding(1) var<storage, read> wg_x: array<vec4f>;
+@group(0) @binding(1) var<storage, read> wg_dy: array<vec4f>;
 @group(0) @binding(2) var<storage, read_write> wg_partial: array<f32>;
 @group(0) @binding(3) var<storage, read_write> wg_bias_partial: array<f32>;
 @group(0) @binding(4) var<uniform> wgp: Params;
@@ -448,26 +449,6 @@ struct DyQuad { o0: DyPair, o1: DyPair, o2: DyPair, o3: DyPair }
 // The three kernel rows' shifted windows of one input channel.
 struct Rows3 { s0: Shifted, s1: Shifted, s2: Shifted }
 
-fn weight_window(plane: u32, hi: i32, start: i32) -> Window {
-  let row_ok = hi >= 0 && hi < i32(wgp.in_h);
-  let width = i32(wgp.in_w / 4u);
-  let row = plane + u32(select(0, hi, row_ok)) * u32(width);
-  var w: Window;
-  let ok0 = row_ok && start >= 0 && start < width;
-  let ok1 = row_ok && start + 1 >= 0 && start + 1 < width;
-  let ok2 = row_ok && start + 2 < width;
-  let ok3 = row_ok && start + 3 < width;
-  w.v0 = select(vec4f(0.0), wg_x[row + u32(select(0, start, ok0))], ok0);
-  w.v1 = select(vec4f(0.0), wg_x[row + u32(select(0, start + 1, ok1))], ok1);
-  w.v2 = select(vec4f(0.0), wg_x[row + u32(select(0, start + 2, ok2))], ok2);
-  w.v3 = select(vec4f(0.0), wg_x[row + u32(select(0, start + 3, ok3))], ok3);
-  if (STRIDE == 2u) {
-    let ok4 = row_ok && start + 4 < width;
-    w.v4 = select(vec4f(0.0), wg_x[row + u32(select(0, start + 4, ok4))], ok4);
-  }
-  return w;
-}
-
 // The vec4 offset of input channel c of image n (clamped to the last channel: the block may run past it).
 fn channel_plane(n: u32, c: u32) -> u32 {
   return (n * wgp.in_channels + min(c, wgp.in_channels - 1u)) * (wgp.in_h * wgp.in_w / 4u);
@@ -476,7 +457,11 @@ fn channel_plane(n: u32, c: u32) -> u32 {
 fn weight_rows(n: u32, c: u32, ho: u32, start: i32) -> Rows3 {
   let plane = channel_plane(n, c);
   let hi = i32(ho * STRIDE) - 1;
-  return Rows3(shifted(weight_window(plane, hi, start)), shifted(weight_window(plane, hi + 1, start)), shifted(weight_window(plane, hi + 2, start)));
+  return Rows3(
+    shifted(input_window(plane, hi, start, wgp.in_h, wgp.in_w)),
+    shifted(input_window(plane, hi + 1, start, wgp.in_h, wgp.in_w)),
+    shifted(input_window(plane, hi + 2, start, wgp.in_h, wgp.in_w)),
+  );
 }
 
 fn grad_pair(row: u32, o: u32, g: u32, has_b: bool) -> DyPair {
@@ -610,10 +595,10 @@ fn weight_grad3x3(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_
       weight_row(&q0, &q1, &q2, &q3, &bias, dy_row, o0, g, has_b, with_bias, a);
       if (pair) {
         let hi = i32(ho) + 2;
-        b.r0 = Rows3(a.r0.s1, a.r0.s2, shifted(weight_window(channel_plane(n, c0), hi, start)));
-        if (CB > 1u) { b.r1 = Rows3(a.r1.s1, a.r1.s2, shifted(weight_window(channel_plane(n, c0 + 1u), hi, start))); }
-        if (CB > 2u) { b.r2 = Rows3(a.r2.s1, a.r2.s2, shifted(weight_window(channel_plane(n, c0 + 2u), hi, start))); }
-        if (CB > 3u) { b.r3 = Rows3(a.r3.s1, a.r3.s2, shifted(weight_window(channel_plane(n, c0 + 3u), hi, start))); }
+        b.r0 = Rows3(a.r0.s1, a.r0.s2, shifted(input_window(channel_plane(n, c0), hi, start, wgp.in_h, wgp.in_w)));
+        if (CB > 1u) { b.r1 = Rows3(a.r1.s1, a.r1.s2, shifted(input_window(channel_plane(n, c0 + 1u), hi, start, wgp.in_h, wgp.in_w))); }
+        if (CB > 2u) { b.r2 = Rows3(a.r2.s1, a.r2.s2, shifted(input_window(channel_plane(n, c0 + 2u), hi, start, wgp.in_h, wgp.in_w))); }
+        if (CB > 3u) { b.r3 = Rows3(a.r3.s1, a.r3.s2, shifted(input_window(channel_plane(n, c0 + 3u), hi, start, wgp.in_h, wgp.in_w))); }
         weight_row(&q0, &q1, &q2, &q3, &bias, dy_row + groups_w, o0, g, has_b, with_bias, b);
       }
     }
@@ -637,12 +622,9 @@ fn weight_grad3x3(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_
 // vec4 pixel groups 8·pb..: per 4 input channels, 8 weight and 32 pixel vec4
 // loads for 256 vec4 multiply-adds, each accumulator taking 4 per write.
 
-@group(0) @binding(0) var<storage, read> pw_x: array<vec4f>;
-@group(0) @binding(1) var<storage, read> pw_w: array<vec4f>;
-@group(0) @binding(2) var<storage, read> pw_bias: array<f32>;
+// x, the packed weights, the bias and the parameters are forward3x3's bindings; y and the residual are vec4 here.
 @group(0) @binding(3) var<storage, read_write> pw_y: array<vec4f>;
 @group(0) @binding(4) var<storage, read> pw_residual: array<vec4f>;
-@group(0) @binding(5) var<uniform> pwp: Params;
 
 // The 8 pixel groups of one input channel (zeros past the plane or past the last channel).
 struct Pixels8 { v0: vec4f, v1: vec4f, v2: vec4f, v3: vec4f, v4: vec4f, v5: vec4f, v6: vec4f, v7: vec4f }
@@ -650,14 +632,14 @@ struct Pixels8 { v0: vec4f, v1: vec4f, v2: vec4f, v3: vec4f, v4: vec4f, v5: vec4
 struct Weights8 { lo: vec4f, hi: vec4f }
 
 fn pointwise_group(base: u32, g: u32, live: bool) -> vec4f {
-  let plane = pwp.in_h * pwp.in_w / 4u;
-  return select(vec4f(0.0), pw_x[base + min(g, plane - 1u)], live && g < plane);
+  let plane = fp.in_h * fp.in_w / 4u;
+  return select(vec4f(0.0), cv_x[base + min(g, plane - 1u)], live && g < plane);
 }
 
 fn pointwise_pixels(n: u32, c: u32, g0: u32) -> Pixels8 {
-  let plane = pwp.in_h * pwp.in_w / 4u;
-  let live = c < pwp.in_channels;
-  let base = (n * pwp.in_channels + min(c, pwp.in_channels - 1u)) * plane;
+  let plane = fp.in_h * fp.in_w / 4u;
+  let live = c < fp.in_channels;
+  let base = (n * fp.in_channels + min(c, fp.in_channels - 1u)) * plane;
   return Pixels8(
     pointwise_group(base, g0, live), pointwise_group(base, g0 + 1u, live),
     pointwise_group(base, g0 + 2u, live), pointwise_group(base, g0 + 3u, live),
@@ -667,8 +649,8 @@ fn pointwise_pixels(n: u32, c: u32, g0: u32) -> Pixels8 {
 }
 
 fn pointwise_weights(c: u32, g: u32) -> Weights8 {
-  let at = min(c, pwp.in_channels - 1u) * (pwp.packed / 4u) + g;
-  return Weights8(pw_w[at], pw_w[at + 1u]);
+  let at = min(c, fp.in_channels - 1u) * (fp.packed / 4u) + g;
+  return Weights8(fw_w[at], fw_w[at + 1u]);
 }
 
 // Four input channels' products into the 8 output channels of one pixel group.
@@ -684,15 +666,15 @@ fn mac4(a: ptr<function, Acc8>, w0: Weights8, w1: Weights8, w2: Weights8, w3: We
 }
 
 fn pointwise_store(acc: Acc8, n: u32, o0: u32, g: u32) {
-  let plane = pwp.out_h * pwp.out_w / 4u;
+  let plane = fp.out_h * fp.out_w / 4u;
   if (g >= plane) { return; }
   let lanes = array<vec4f, 8>(acc.c0, acc.c1, acc.c2, acc.c3, acc.c4, acc.c5, acc.c6, acc.c7);
   for (var k = 0u; k < 8u; k++) {
     let o = o0 + k;
-    if (o >= pwp.out_channels) { return; }
+    if (o >= fp.out_channels) { return; }
     var b = 0.0;
-    if (HAS_BIAS) { b = pw_bias[o]; }
-    let at = (n * pwp.out_channels + o) * plane + g;
+    if (HAS_BIAS) { b = fw_bias[o]; }
+    let at = (n * fp.out_channels + o) * plane + g;
     var v = lanes[k] + b;
     if (HAS_RESIDUAL) { v += pw_residual[at]; }
     pw_y[at] = activate4(v);
@@ -702,16 +684,16 @@ fn pointwise_store(acc: Acc8, n: u32, o0: u32, g: u32) {
 @compute @workgroup_size(WG_X)
 fn forward1x1(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let t = linear_index(lid, wid, nwg);
-  if (t >= pwp.invocations) { return; }
-  let pb = t % pwp.blocks_w;
-  let rest = t / pwp.blocks_w;
-  let ob = rest % pwp.blocks_c;
-  let n = rest / pwp.blocks_c;
+  if (t >= fp.invocations) { return; }
+  let pb = t % fp.blocks_w;
+  let rest = t / fp.blocks_w;
+  let ob = rest % fp.blocks_c;
+  let n = rest / fp.blocks_c;
   let g0 = 8u * pb;
   let wg = 2u * ob;
 
   var a0: Acc8; var a1: Acc8; var a2: Acc8; var a3: Acc8; var a4: Acc8; var a5: Acc8; var a6: Acc8; var a7: Acc8;
-  for (var c = 0u; c < pwp.in_channels; c += 4u) {
+  for (var c = 0u; c < fp.in_channels; c += 4u) {
     let w0 = pointwise_weights(c, wg);
     let w1 = pointwise_weights(c + 1u, wg);
     let w2 = pointwise_weights(c + 2u, wg);
@@ -749,24 +731,20 @@ fn forward1x1(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
 // With HAS_BIAS the cb = 0 invocations also sum dy for the bias gradient.
 // Writes partial[(o·C + c)·splits + split] and bias_partial[o·splits + split].
 
-@group(0) @binding(0) var<storage, read> pg_dy: array<vec4f>;
-@group(0) @binding(1) var<storage, read> pg_x: array<vec4f>;
-@group(0) @binding(2) var<storage, read_write> pg_partial: array<f32>;
-@group(0) @binding(3) var<storage, read_write> pg_bias_partial: array<f32>;
-@group(0) @binding(4) var<uniform> pgp: Params;
+// The bindings are weight_grad3x3's: x (cv_x), dy, the partial sums, the bias partial sums, the parameters.
 
 // Vec4 groups g, g + 1 (b zero when past the plane) of one channel plane starting at vec4 `plane_at`.
 fn pointwise_pair(buf_is_dy: bool, plane_at: u32, g: u32, has_b: bool) -> DyPair {
   let at = plane_at + g;
   let b_at = select(at, at + 1u, has_b);
-  if (buf_is_dy) { return DyPair(pg_dy[at], select(vec4f(0.0), pg_dy[b_at], has_b)); }
-  return DyPair(pg_x[at], select(vec4f(0.0), pg_x[b_at], has_b));
+  if (buf_is_dy) { return DyPair(wg_dy[at], select(vec4f(0.0), wg_dy[b_at], has_b)); }
+  return DyPair(cv_x[at], select(vec4f(0.0), cv_x[b_at], has_b));
 }
 
 fn pointwise_quad(n: u32, o: u32, g: u32, has_b: bool) -> DyQuad {
-  let plane = pgp.out_h * pgp.out_w / 4u;
-  let last = pgp.out_channels - 1u;
-  let base = n * pgp.out_channels;
+  let plane = wgp.out_h * wgp.out_w / 4u;
+  let last = wgp.out_channels - 1u;
+  let base = n * wgp.out_channels;
   return DyQuad(
     pointwise_pair(true, (base + min(o, last)) * plane, g, has_b),
     pointwise_pair(true, (base + min(o + 1u, last)) * plane, g, has_b),
@@ -775,17 +753,13 @@ fn pointwise_quad(n: u32, o: u32, g: u32, has_b: bool) -> DyQuad {
   );
 }
 
-fn pair_dot(d: DyQuad, x: DyPair) -> vec4f {
-  return vec4f(dot(d.o0.a, x.a) + dot(d.o0.b, x.b), dot(d.o1.a, x.a) + dot(d.o1.b, x.b), dot(d.o2.a, x.a) + dot(d.o2.b, x.b), dot(d.o3.a, x.a) + dot(d.o3.b, x.b));
-}
-
 // The 8 input channels' pixel pairs.
 struct Channels8 { c0: DyPair, c1: DyPair, c2: DyPair, c3: DyPair, c4: DyPair, c5: DyPair, c6: DyPair, c7: DyPair }
 
 fn pointwise_channels(n: u32, c0: u32, g: u32, has_b: bool) -> Channels8 {
-  let plane = pgp.in_h * pgp.in_w / 4u;
-  let last = pgp.in_channels - 1u;
-  let base = n * pgp.in_channels;
+  let plane = wgp.in_h * wgp.in_w / 4u;
+  let last = wgp.in_channels - 1u;
+  let base = n * wgp.in_channels;
   return Channels8(
     pointwise_pair(false, (base + min(c0, last)) * plane, g, has_b),
     pointwise_pair(false, (base + min(c0 + 1u, last)) * plane, g, has_b),
@@ -799,49 +773,49 @@ fn pointwise_channels(n: u32, c0: u32, g: u32, has_b: bool) -> Channels8 {
 }
 
 fn pointwise_taps(acc: ptr<function, Acc8>, d: DyQuad, x: Channels8) {
-  (*acc).c0 += pair_dot(d, x.c0);
-  (*acc).c1 += pair_dot(d, x.c1);
-  (*acc).c2 += pair_dot(d, x.c2);
-  (*acc).c3 += pair_dot(d, x.c3);
-  (*acc).c4 += pair_dot(d, x.c4);
-  (*acc).c5 += pair_dot(d, x.c5);
-  (*acc).c6 += pair_dot(d, x.c6);
-  (*acc).c7 += pair_dot(d, x.c7);
+  (*acc).c0 += quad_dot(d, x.c0.a, x.c0.b);
+  (*acc).c1 += quad_dot(d, x.c1.a, x.c1.b);
+  (*acc).c2 += quad_dot(d, x.c2.a, x.c2.b);
+  (*acc).c3 += quad_dot(d, x.c3.a, x.c3.b);
+  (*acc).c4 += quad_dot(d, x.c4.a, x.c4.b);
+  (*acc).c5 += quad_dot(d, x.c5.a, x.c5.b);
+  (*acc).c6 += quad_dot(d, x.c6.a, x.c6.b);
+  (*acc).c7 += quad_dot(d, x.c7.a, x.c7.b);
 }
 
 fn pointwise_grad_store(acc: Acc8, o0: u32, c0: u32, split: u32) {
   let lanes = array<vec4f, 8>(acc.c0, acc.c1, acc.c2, acc.c3, acc.c4, acc.c5, acc.c6, acc.c7);
   for (var k = 0u; k < 4u; k++) {
     let o = o0 + k;
-    if (o >= pgp.out_channels) { return; }
+    if (o >= wgp.out_channels) { return; }
     for (var j = 0u; j < 8u; j++) {
       let c = c0 + j;
-      if (c < pgp.in_channels) { pg_partial[(o * pgp.in_channels + c) * pgp.splits + split] = lanes[j][k]; }
+      if (c < wgp.in_channels) { wg_partial[(o * wgp.in_channels + c) * wgp.splits + split] = lanes[j][k]; }
     }
   }
 }
 
 fn pointwise_bias_store(sums: vec4f, o0: u32, split: u32) {
   for (var k = 0u; k < 4u; k++) {
-    if (o0 + k < pgp.out_channels) { pg_bias_partial[(o0 + k) * pgp.splits + split] = sums[k]; }
+    if (o0 + k < wgp.out_channels) { wg_bias_partial[(o0 + k) * wgp.splits + split] = sums[k]; }
   }
 }
 
 @compute @workgroup_size(WG_X)
 fn weight_grad1x1(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let t = linear_index(lid, wid, nwg);
-  if (t >= pgp.invocations) { return; }
-  let cb = t % pgp.blocks_w;
-  let rest = t / pgp.blocks_w;
-  let ob = rest % pgp.blocks_c;
-  let split = rest / pgp.blocks_c;
+  if (t >= wgp.invocations) { return; }
+  let cb = t % wgp.blocks_w;
+  let rest = t / wgp.blocks_w;
+  let ob = rest % wgp.blocks_c;
+  let split = rest / wgp.blocks_c;
   let o0 = 4u * OQ * ob;
   let c0 = 8u * cb;
   let with_bias = HAS_BIAS && cb == 0u;
-  let groups = pgp.out_h * pgp.out_w / 4u;
+  let groups = wgp.out_h * wgp.out_w / 4u;
   let pairs = (groups + 1u) / 2u;
-  let first = split * pgp.rows_per_split;
-  let last = min(pgp.batch * pairs, first + pgp.rows_per_split);
+  let first = split * wgp.rows_per_split;
+  let last = min(wgp.batch * pairs, first + wgp.rows_per_split);
 
   var q0: Acc8; var q1: Acc8; var q2: Acc8; var q3: Acc8;
   var bias0 = vec4f(0.0); var bias1 = vec4f(0.0); var bias2 = vec4f(0.0); var bias3 = vec4f(0.0);
