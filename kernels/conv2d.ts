@@ -12,10 +12,13 @@ import type { Device } from '../engine/device.ts';
 import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
 import { Tensor } from '../engine/tensor.ts';
 import { convTiledForward, convTiledInputGrad, convTiledWeightGrad } from './conv_tiled.ts';
+import { geometryWords, type ConvGeometry } from './conv_geometry.ts';
 import { kernelFamily } from './family.ts';
 import { sumAxes } from './reduce.ts';
 import { PLAIN, epilogueConstants, type Epilogue } from './epilogue.ts';
 import { convVec4Applies, convVec4Forward, convVec4InputGrad, convVec4WeightGrad } from './conv_vec4.ts';
+
+export type { ConvGeometry } from './conv_geometry.ts';
 
 const source = wgsl(import.meta.url, 'conv2d.wgsl', 'epilogue.wgsl');
 const WG = 64;
@@ -37,22 +40,6 @@ const inputGradKernel = kernel('input_grad', ['read', 'read', 'write']);
 const weightGradKernel = kernel('weight_grad', ['read', 'read', 'write']);
 const sumSplitsKernel = kernel('sum_splits', ['read', 'write']);
 
-/** Sizes of one conv2d; all dimensions already validated by the op. */
-export interface ConvGeometry {
-  batch: number;
-  inChannels: number;
-  inH: number;
-  inW: number;
-  outChannels: number;
-  outH: number;
-  outW: number;
-  kernelH: number;
-  kernelW: number;
-  strideH: number;
-  strideW: number;
-  padH: number;
-  padW: number;
-}
 
 /**
  * Channels per invocation: as few blocks as MAX_BLOCK allows, evened out so
@@ -78,10 +65,7 @@ function params(
   layout: { invocations: number; blocksC: number; blocksW: number; blocksPerPhase?: number; splits?: number; chunk?: number; columns?: number },
 ): number[] {
   return [
-    g.batch, g.inChannels, g.inH, g.inW,
-    g.outChannels, g.outH, g.outW, g.kernelH,
-    g.kernelW, g.strideH, g.strideW, g.padH,
-    g.padW, layout.invocations, layout.blocksC, layout.blocksW,
+    ...geometryWords(g), layout.invocations, layout.blocksC, layout.blocksW,
     layout.blocksPerPhase ?? 0, layout.splits ?? 0, layout.chunk ?? 0, layout.columns ?? 0,
   ];
 }

@@ -9,7 +9,7 @@ import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
 import { Tensor } from '../engine/tensor.ts';
 import { epilogueConstants, type Epilogue } from './epilogue.ts';
 import { MIN_SPLIT_K, SPLIT_K_WORKGROUPS, TILE_PLANS, gemmGroups, planned, tilePlan, type TilePlan } from './gemm_tiles.ts';
-import type { ConvGeometry } from './conv2d.ts';
+import { geometryWords, type ConvGeometry } from './conv_geometry.ts';
 
 const source = wgsl(import.meta.url, 'conv_tiled.wgsl', 'epilogue.wgsl', 'gemm_tiles.wgsl');
 
@@ -41,8 +41,7 @@ interface Gemm {
 function params(g: ConvGeometry, s: Gemm): number[] {
   const p = s.phase;
   return [
-    g.batch, g.inChannels, g.inH, g.inW, g.outChannels, g.outH, g.outW, g.kernelH, g.kernelW,
-    g.strideH, g.strideW, g.padH, g.padW,
+    ...geometryWords(g),
     s.m, s.n, s.k, s.chunk ?? 0, s.partialStride ?? 0, s.splits ?? 0, s.weights ?? 0, s.total ?? 0,
     p?.ry ?? 0, p?.rx ?? 0, p?.h0 ?? 0, p?.w0 ?? 0, p?.kh ?? 0, p?.kw ?? 0, p?.hp ?? 0, p?.wp ?? 0,
   ];

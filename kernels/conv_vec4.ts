@@ -6,7 +6,7 @@
 
 import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
 import { Tensor } from '../engine/tensor.ts';
-import type { ConvGeometry } from './conv2d.ts';
+import type { ConvGeometry } from './conv_geometry.ts';
 import { PLAIN, epilogueConstants, type Epilogue } from './epilogue.ts';
 
 const source = wgsl(import.meta.url, 'conv_vec4.wgsl', 'epilogue.wgsl');
