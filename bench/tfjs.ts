@@ -15,6 +15,7 @@
 import { createRequire } from 'node:module';
 import type * as Tf from '@tensorflow/tfjs-core';
 import type { Device } from '../engine/index.ts';
+import { raisedLimits } from '../engine/device.ts';
 import type { KernelResult, TfjsTiming } from './kernels.ts';
 import { fmt } from './results.ts';
 import { median } from './timer.ts';
@@ -54,13 +55,6 @@ export interface TfjsSession {
   dispose(): void;
 }
 
-// Like the engine's RAISED_LIMITS (engine/device.ts).
-const LIMITS = [
-  'maxStorageBufferBindingSize', 'maxBufferSize', 'maxStorageBuffersPerShaderStage', 'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxComputeWorkgroupSizeZ', 'maxComputeWorkgroupStorageSize',
-  'maxComputeWorkgroupsPerDimension',
-];
-
 /** Sets globalThis.navigator to one whose gpu gives out adapters like the engine's; returns the undo. */
 async function installNavigator(device: Device): Promise<() => void> {
   const { create } = await import('webgpu');
@@ -72,8 +66,7 @@ async function installNavigator(device: Device): Promise<() => void> {
     if (adapter.info.device !== device.adapter.info.device) {
       throw new Error(`tfjs got adapter '${adapter.info.device}', the engine runs on '${device.adapter.info.device}'`);
     }
-    const limits = adapter.limits as unknown as Record<string, number | undefined>;
-    const raised = Object.fromEntries(LIMITS.filter((k) => limits[k] !== undefined).map((k) => [k, limits[k]!]));
+    const raised = raisedLimits(adapter);
     const requestDevice = adapter.requestDevice.bind(adapter);
     return Object.assign(adapter, {
       requestDevice: (d: GPUDeviceDescriptor = {}) => requestDevice({ ...d, requiredLimits: { ...raised, ...d.requiredLimits } }),

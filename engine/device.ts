@@ -123,6 +123,18 @@ const RAISED_LIMITS = [
   'maxComputeWorkgroupsPerDimension',
 ] as const;
 
+/**
+ * The limits to request from `adapter`: its own values of the limits that
+ * WebGPU's defaults set low (compatibility mode's especially), so that a
+ * device gets what the hardware allows.
+ */
+export function raisedLimits(adapter: GPUAdapter): Record<string, number> {
+  const limits = adapter.limits as unknown as Record<string, number | undefined>;
+  const raised: Record<string, number> = {};
+  for (const k of RAISED_LIMITS) if (limits[k] !== undefined) raised[k] = limits[k];
+  return raised;
+}
+
 /** One recorded dispatch: enough to replay it in a pass of its own. */
 export interface RecordedDispatch {
   kernel: string;
@@ -182,11 +194,7 @@ export class Device {
     const choice = options.adapter ?? parseChoice(process.env.WGRAD_ADAPTER, 'WGRAD_ADAPTER');
     parseChoice(choice, 'adapter option');
     const { adapter, kind } = await requestAdapter(choice);
-    const requiredLimits: Record<string, number> = {};
-    for (const k of RAISED_LIMITS) {
-      const v = (adapter.limits as unknown as Record<string, number | undefined>)[k];
-      if (v !== undefined) requiredLimits[k] = v;
-    }
+    const requiredLimits = raisedLimits(adapter);
     const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
     const gpu = await adapter.requestDevice({ requiredLimits, requiredFeatures });
     const info = adapter.info;
