@@ -142,16 +142,19 @@ async function forwardRows(device: Device, timer: Timer, model: LMFN, h: number,
   return rows;
 }
 
-async function trainRow(device: Device, timer: Timer, o: ModelBenchOptions): Promise<ModelResult> {
-  const { trainBatch: batch, trainCrop: crop } = o;
+/**
+ * LMFN and its optimizer as `lmfn train` sets them up (Adam, weight decay
+ * 1e-4), and `step()`: one training step on a fixed random batch × crop²
+ * (upload, forward, MSE, backward, Adam), returning the loss, which the caller owns.
+ */
+export function trainStepFixture(device: Device, batch: number, crop: number): { step: () => Tensor; dispose: () => void } {
   const model = new LMFN(device, { seed: 0 });
   const optimizer = new Adam(model.parameters(), { lr: 1e-4, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-4 });
   const shape = [batch, 3, crop, crop];
   const blurData = randomImage(batch * 3 * crop * crop, 3);
   const sharpData = randomImage(batch * 3 * crop * crop, 5);
-  const losses: Promise<Float32Array>[] = [];
-  const step = () => {
-    const loss = tidy(() => {
+  const step = () =>
+    tidy(() => {
       const blur = Tensor.fromData(device, blurData, shape);
       const sharp = Tensor.fromData(device, sharpData, shape);
       optimizer.zeroGrad();
@@ -160,6 +163,21 @@ async function trainRow(device: Device, timer: Timer, o: ModelBenchOptions): Pro
       optimizer.step();
       return l;
     });
+  return {
+    step,
+    dispose: () => {
+      optimizer.dispose();
+      model.dispose();
+    },
+  };
+}
+
+async function trainRow(device: Device, timer: Timer, o: ModelBenchOptions): Promise<ModelResult> {
+  const { trainBatch: batch, trainCrop: crop } = o;
+  const fixture = trainStepFixture(device, batch, crop);
+  const losses: Promise<Float32Array>[] = [];
+  const step = () => {
+    const loss = fixture.step();
     // As `lmfn train`: the loss is read back every step, which submits the step.
     losses.push(loss.read());
     loss.dispose();
@@ -176,8 +194,7 @@ async function trainRow(device: Device, timer: Timer, o: ModelBenchOptions): Pro
     };
   } finally {
     await Promise.allSettled(losses);
-    optimizer.dispose();
-    model.dispose();
+    fixture.dispose();
   }
 }
 

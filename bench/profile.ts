@@ -8,8 +8,8 @@
 // The replays run on the buffers the step left behind, so the values they
 // compute are meaningless; only their timing is used.
 
-import { Adam, Tensor, ops, tidy, type Device, type RecordedDispatch } from '../engine/index.ts';
-import { LMFN } from '../model/lmfn.ts';
+import type { Device, RecordedDispatch } from '../engine/index.ts';
+import { trainStepFixture } from './model.ts';
 
 export interface ProfileRow {
   kernel: string;
@@ -49,17 +49,8 @@ export async function profileDispatches(device: Device, dispatches: readonly Rec
 
 /** The per-kernel profile of one training step (forward, MSE, backward, Adam) of LMFN at batch × crop². */
 export async function profileTrainStep(device: Device, batch: number, crop: number, reps: number): Promise<Profile> {
-  const model = new LMFN(device, { seed: 0 });
-  const optimizer = new Adam(model.parameters(), { lr: 1e-4, weightDecay: 1e-4 });
-  const shape = [batch, 3, crop, crop];
-  const blur = new Float32Array(batch * 3 * crop * crop).map((_, i) => ((i * 7919) % 1000) / 1000);
-  const sharp = blur.map((v) => 1 - v);
-  const step = () =>
-    tidy(() => {
-      optimizer.zeroGrad();
-      ops.mseLoss(model.forward(Tensor.fromData(device, blur, shape)), Tensor.fromData(device, sharp, shape)).backward();
-      optimizer.step();
-    });
+  const fixture = trainStepFixture(device, batch, crop);
+  const step = () => fixture.step().dispose();
   try {
     step(); // compiles every pipeline
     await device.sync();
@@ -77,7 +68,6 @@ export async function profileTrainStep(device: Device, batch: number, crop: numb
     const stepMs = performance.now() - t0;
     return { rows: await profileDispatches(device, captured, reps), dispatches: captured.length, stepMs };
   } finally {
-    optimizer.dispose();
-    model.dispose();
+    fixture.dispose();
   }
 }
