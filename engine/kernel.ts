@@ -95,12 +95,15 @@ export function f32bits(x: number): number {
   return u32scratch[0];
 }
 
+/** WebGPU's default maxComputeWorkgroupsPerDimension, which every adapter allows; plans stay within it. */
+export const MAX_WORKGROUPS_PER_DIMENSION = 65535;
+
 /**
  * Workgroup counts for `n` items handled `perGroup` at a time, folded into
  * two dimensions when above the 65,535 per-dimension limit. Kernels recover
  * the linear workgroup index as `wid.x + wid.y * nwg.x`.
  */
-export function groups1d(n: number, perGroup: number, maxPerDim = 65535): [number, number] {
+export function groups1d(n: number, perGroup: number, maxPerDim = MAX_WORKGROUPS_PER_DIMENSION): [number, number] {
   const g = Math.max(1, Math.ceil(n / perGroup));
   if (g <= maxPerDim) return [g, 1];
   const y = Math.ceil(g / maxPerDim);

@@ -5,7 +5,7 @@
 // adapter's limits and the split of the weight gradient from the shapes; both
 // are pure functions, exported for tests.
 
-import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
+import { MAX_WORKGROUPS_PER_DIMENSION, Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
 import { Tensor } from '../engine/tensor.ts';
 import { epilogueConstants, type Epilogue } from './epilogue.ts';
 import { MIN_SPLIT_K, SPLIT_K_WORKGROUPS, TILE_PLANS, gemmGroups, planned, tilePlan, type TilePlan } from './gemm_tiles.ts';
@@ -115,8 +115,6 @@ export function convTiledInputGrad(dy: Tensor, w: Tensor, dx: Tensor, g: ConvGeo
   }
 }
 
-const MAX_GROUPS_PER_DIM = 65535;
-
 /**
  * How the weight gradient's K (batch·Ho·Wo) is split for `tiles` tiles of C
  * (few: 64 output channels × 576 weight columns are 5 workgroups):
@@ -125,7 +123,7 @@ const MAX_GROUPS_PER_DIM = 65535;
  */
 export function convTiledWeightGradSplits(k: number, tiles: number, tileK: number): { splits: number; chunk: number } {
   const wanted = Math.ceil(SPLIT_K_WORKGROUPS / Math.max(1, tiles));
-  let splits = Math.max(1, Math.min(wanted, Math.floor(k / MIN_SPLIT_K), MAX_GROUPS_PER_DIM));
+  let splits = Math.max(1, Math.min(wanted, Math.floor(k / MIN_SPLIT_K), MAX_WORKGROUPS_PER_DIMENSION));
   const chunk = Math.max(tileK, tileK * Math.ceil(k / splits / tileK));
   splits = Math.max(1, Math.ceil(k / chunk));
   return { splits, chunk };

@@ -3,7 +3,7 @@
 // long inner dimensions. All choices come from `planMatmul`, a pure function
 // of the shapes.
 
-import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
+import { MAX_WORKGROUPS_PER_DIMENSION, Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
 import { Tensor } from '../engine/tensor.ts';
 import { kernelFamily } from './family.ts';
 import { tilePlan } from './gemm_tiles.ts';
@@ -39,7 +39,6 @@ export type AdapterKind = keyof typeof VEC4_PLAN;
 
 /** …but never gives a split fewer than this many k values (the partials would cost more than they save). */
 const MIN_CHUNK = 256;
-const MAX_GROUPS_PER_DIM = 65535;
 const SUM_WG = 256;
 
 /** Indexed [vec4][transA][transB]. */
@@ -111,7 +110,7 @@ export function planMatmul({ batch, m, n, k, transA = false, transB = false }: M
   const tiles = batch * gx * gy;
   let splits = 1;
   if (tiles > 0 && tiles < target.targetWorkgroups && k >= 2 * MIN_CHUNK) {
-    splits = Math.min(Math.floor(k / MIN_CHUNK), Math.ceil(target.targetWorkgroups / tiles), Math.floor(MAX_GROUPS_PER_DIM / batch));
+    splits = Math.min(Math.floor(k / MIN_CHUNK), Math.ceil(target.targetWorkgroups / tiles), Math.floor(MAX_WORKGROUPS_PER_DIMENSION / batch));
     splits = Math.max(1, splits);
   }
   // Whole steps of 4 k for the vec4 kernel; then recount so that no split is empty.

@@ -2,7 +2,7 @@
 // tiles for GPUs: its split-K plan (a pure function of the shapes and the
 // tile plan) and its first pass; matmul.ts sums the split slices.
 
-import { Kernel, launch, wgsl } from '../engine/kernel.ts';
+import { MAX_WORKGROUPS_PER_DIMENSION, Kernel, launch, wgsl } from '../engine/kernel.ts';
 import type { Tensor } from '../engine/tensor.ts';
 import { MIN_SPLIT_K, SPLIT_K_WORKGROUPS, TILE_PLANS, planned, type TilePlan } from './gemm_tiles.ts';
 import type { MatmulArgs, MatmulDims } from './matmul.ts';
@@ -11,8 +11,6 @@ const source = wgsl(import.meta.url, 'matmul_tiled.wgsl', 'gemm_tiles.wgsl', 'ma
 const matmulKernel = new Kernel({
   name: 'matmul_tiled.matmul', source, entryPoint: 'matmul', bindings: ['read', 'read', 'write'], params: true, workgroupSize: TILE_PLANS[0].workgroup,
 });
-
-const MAX_GROUPS_PER_DIM = 65535;
 
 export interface MatmulTiledPlan {
   groups: [number, number, number];
@@ -31,7 +29,7 @@ export function planMatmulTiled({ batch, m, n, k }: MatmulDims, tiles: TilePlan)
   const count = batch * gx * gy;
   let splits = 1;
   if (count > 0 && count < SPLIT_K_WORKGROUPS) {
-    splits = Math.max(1, Math.min(Math.ceil(SPLIT_K_WORKGROUPS / count), Math.floor(k / MIN_SPLIT_K), Math.floor(MAX_GROUPS_PER_DIM / batch)));
+    splits = Math.max(1, Math.min(Math.ceil(SPLIT_K_WORKGROUPS / count), Math.floor(k / MIN_SPLIT_K), Math.floor(MAX_WORKGROUPS_PER_DIMENSION / batch)));
   }
   const chunk = Math.max(tiles.tileK, tiles.tileK * Math.ceil(k / splits / tiles.tileK));
   splits = Math.max(1, Math.ceil(k / chunk));
