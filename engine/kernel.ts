@@ -110,6 +110,25 @@ export function groups1d(n: number, perGroup: number, maxPerDim = MAX_WORKGROUPS
   return [Math.ceil(g / y), y];
 }
 
+/**
+ * How a reduction of length `k` is split into slices, each summed by its own
+ * `workgroups` workgroups (or invocations), aiming at `target` of them in all
+ * (no split when `workgroups` is 0 or already meets it): no slice shorter than
+ * `minChunk`, at most `maxSplits` slices of `chunk` each, a multiple of
+ * `multiple`; the last may be shorter, none is empty. Pure.
+ */
+export function splitReduction(
+  k: number,
+  o: { workgroups: number; target: number; minChunk: number; multiple?: number; maxSplits?: number },
+): { splits: number; chunk: number } {
+  const multiple = o.multiple ?? 1;
+  const wanted = o.workgroups > 0 ? Math.ceil(o.target / o.workgroups) : 1;
+  const splits = Math.max(1, Math.min(wanted, Math.floor(k / o.minChunk), o.maxSplits ?? Infinity));
+  const chunk = Math.max(multiple, multiple * Math.ceil(k / splits / multiple));
+  // Rounding the chunk up can leave trailing slices empty: recount.
+  return { splits: Math.max(1, Math.ceil(k / chunk)), chunk };
+}
+
 function pipelineFor(device: Device, kernel: Kernel) {
   let entry = device.pipelines.get(kernel.key);
   if (entry) return entry;

@@ -9,7 +9,7 @@
 // conv2d.wgsl; tuned for llvmpipe).
 
 import type { Device } from '../engine/device.ts';
-import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
+import { Kernel, groups1d, launch, wgsl, splitReduction } from '../engine/kernel.ts';
 import { Tensor } from '../engine/tensor.ts';
 import { convTiledForward, convTiledInputGrad, convTiledWeightGrad } from './conv_tiled.ts';
 import { geometryWords, type ConvGeometry } from './conv_geometry.ts';
@@ -116,12 +116,7 @@ const SUM_SPLITS_SERIAL = 64;
 
 /** How the N·Ho·Wo reduction of the weight gradient is sliced: pure, for tests and tuning. */
 export function weightGradSplits(pixels: number, blocks: number): { splits: number; chunk: number } {
-  const wanted = Math.ceil(WEIGHT_GRAD_INVOCATIONS / blocks);
-  let splits = Math.max(1, Math.min(wanted, Math.floor(pixels / MIN_CHUNK)));
-  const chunk = Math.ceil(pixels / splits);
-  // Rounding the chunk up can leave trailing slices empty; drop them.
-  splits = Math.ceil(pixels / chunk);
-  return { splits, chunk };
+  return splitReduction(pixels, { workgroups: blocks, target: WEIGHT_GRAD_INVOCATIONS, minChunk: MIN_CHUNK });
 }
 
 /** Whether conv2dWeightGrad also computes the bias gradient (in the same pass over dy). */

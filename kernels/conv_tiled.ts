@@ -5,7 +5,7 @@
 // adapter's limits and the split of the weight gradient from the shapes; both
 // are pure functions, exported for tests.
 
-import { MAX_WORKGROUPS_PER_DIMENSION, Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
+import { MAX_WORKGROUPS_PER_DIMENSION, Kernel, groups1d, launch, wgsl, splitReduction } from '../engine/kernel.ts';
 import { Tensor } from '../engine/tensor.ts';
 import { epilogueConstants, type Epilogue } from './epilogue.ts';
 import { MIN_SPLIT_K, SPLIT_K_WORKGROUPS, TILE_PLANS, gemmGroups, planned, tilePlan, type TilePlan } from './gemm_tiles.ts';
@@ -122,11 +122,9 @@ export function convTiledInputGrad(dy: Tensor, w: Tensor, dx: Tensor, g: ConvGeo
  * shorter, none is empty). Pure.
  */
 export function convTiledWeightGradSplits(k: number, tiles: number, tileK: number): { splits: number; chunk: number } {
-  const wanted = Math.ceil(SPLIT_K_WORKGROUPS / Math.max(1, tiles));
-  let splits = Math.max(1, Math.min(wanted, Math.floor(k / MIN_SPLIT_K), MAX_WORKGROUPS_PER_DIMENSION));
-  const chunk = Math.max(tileK, tileK * Math.ceil(k / splits / tileK));
-  splits = Math.max(1, Math.ceil(k / chunk));
-  return { splits, chunk };
+  return splitReduction(k, {
+    workgroups: tiles, target: SPLIT_K_WORKGROUPS, minChunk: MIN_SPLIT_K, multiple: tileK, maxSplits: MAX_WORKGROUPS_PER_DIMENSION,
+  });
 }
 
 /**

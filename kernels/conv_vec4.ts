@@ -4,7 +4,7 @@
 // `convVec4Applies`; the tile choices are pure functions of the shapes and
 // the adapter kind, exported for tests.
 
-import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
+import { Kernel, groups1d, launch, wgsl, splitReduction } from '../engine/kernel.ts';
 import { Tensor } from '../engine/tensor.ts';
 import type { ConvGeometry } from './conv_geometry.ts';
 import { PLAIN, epilogueConstants, type Epilogue } from './epilogue.ts';
@@ -164,10 +164,8 @@ const MIN_STEPS = 4;
  * pairs of pixel groups) is sliced, for `blocks` channel-block invocations per slice.
  */
 export function weightGradSlices(steps: number, blocks: number, target: number): { splits: number; stepsPerSplit: number } {
-  let splits = Math.max(1, Math.min(Math.ceil(target / blocks), Math.floor(steps / MIN_STEPS)));
-  const stepsPerSplit = Math.ceil(steps / splits);
-  splits = Math.ceil(steps / stepsPerSplit);
-  return { splits, stepsPerSplit };
+  const { splits, chunk } = splitReduction(steps, { workgroups: blocks, target, minChunk: MIN_STEPS });
+  return { splits, stepsPerSplit: chunk };
 }
 
 /** Output-channel quads and input channels per weight-gradient invocation (OQ and, for 3×3, CB in the WGSL). */

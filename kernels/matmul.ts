@@ -3,7 +3,7 @@
 // long inner dimensions. All choices come from `planMatmul`, a pure function
 // of the shapes.
 
-import { MAX_WORKGROUPS_PER_DIMENSION, Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
+import { MAX_WORKGROUPS_PER_DIMENSION, Kernel, groups1d, launch, wgsl, splitReduction } from '../engine/kernel.ts';
 import { Tensor } from '../engine/tensor.ts';
 import { kernelFamily } from './family.ts';
 import { tilePlan } from './gemm_tiles.ts';
@@ -107,15 +107,11 @@ export function planMatmul({ batch, m, n, k, transA = false, transB = false }: M
   const tn4 = vec4 ? Math.min(target.tn4, Math.ceil(n / 4)) : TN4;
   const gx = Math.ceil(n / (WG_X * tn4 * 4));
   const gy = Math.ceil(m / (WG_Y * tm));
-  const tiles = batch * gx * gy;
-  let splits = 1;
-  if (tiles > 0 && tiles < target.targetWorkgroups && k >= 2 * MIN_CHUNK) {
-    splits = Math.min(Math.floor(k / MIN_CHUNK), Math.ceil(target.targetWorkgroups / tiles), Math.floor(MAX_WORKGROUPS_PER_DIMENSION / batch));
-    splits = Math.max(1, splits);
-  }
-  // Whole steps of 4 k for the vec4 kernel; then recount so that no split is empty.
-  const chunk = Math.max(4, 4 * Math.ceil(k / splits / 4));
-  splits = Math.max(1, Math.ceil(k / chunk));
+  // Whole steps of 4 k for the vec4 kernel.
+  const { splits, chunk } = splitReduction(k, {
+    workgroups: batch * gx * gy, target: target.targetWorkgroups, minChunk: MIN_CHUNK, multiple: 4,
+    maxSplits: Math.floor(MAX_WORKGROUPS_PER_DIMENSION / batch),
+  });
   return { groups: [gx, gy, batch * splits], splits, chunk, vec4, tm, tn4 };
 }
 

@@ -2,7 +2,7 @@
 // tiles for GPUs: its split-K plan (a pure function of the shapes and the
 // tile plan) and its first pass; matmul.ts sums the split slices.
 
-import { MAX_WORKGROUPS_PER_DIMENSION, Kernel, launch, wgsl } from '../engine/kernel.ts';
+import { MAX_WORKGROUPS_PER_DIMENSION, Kernel, launch, wgsl, splitReduction } from '../engine/kernel.ts';
 import type { Tensor } from '../engine/tensor.ts';
 import { MIN_SPLIT_K, SPLIT_K_WORKGROUPS, TILE_PLANS, planned, type TilePlan } from './gemm_tiles.ts';
 import type { MatmulArgs, MatmulDims } from './matmul.ts';
@@ -26,13 +26,10 @@ export interface MatmulTiledPlan {
 export function planMatmulTiled({ batch, m, n, k }: MatmulDims, tiles: TilePlan): MatmulTiledPlan {
   const gx = Math.ceil(m / tiles.tileM);
   const gy = Math.ceil(n / tiles.tileN);
-  const count = batch * gx * gy;
-  let splits = 1;
-  if (count > 0 && count < SPLIT_K_WORKGROUPS) {
-    splits = Math.max(1, Math.min(Math.ceil(SPLIT_K_WORKGROUPS / count), Math.floor(k / MIN_SPLIT_K), Math.floor(MAX_WORKGROUPS_PER_DIMENSION / batch)));
-  }
-  const chunk = Math.max(tiles.tileK, tiles.tileK * Math.ceil(k / splits / tiles.tileK));
-  splits = Math.max(1, Math.ceil(k / chunk));
+  const { splits, chunk } = splitReduction(k, {
+    workgroups: batch * gx * gy, target: SPLIT_K_WORKGROUPS, minChunk: MIN_SPLIT_K, multiple: tiles.tileK,
+    maxSplits: Math.floor(MAX_WORKGROUPS_PER_DIMENSION / batch),
+  });
   return { groups: [gx, gy, batch * splits], splits, chunk };
 }
 
