@@ -24,7 +24,7 @@ const seen = new Set();
 const rows: [string, number, number][] = [];
 for (const d of caps) {
   if (seen.has(d.pipeline)) continue; seen.add(d.pipeline);
-  const run = async () => { const e = device.gpu.createCommandEncoder(); const p = e.beginComputePass(); p.setPipeline(d.pipeline); p.setBindGroup(0, d.bindGroup); p.dispatchWorkgroups(...d.groups); p.end(); const t = performance.now(); device.gpu.queue.submit([e.finish()]); await device.gpu.queue.onSubmittedWorkDone(); return performance.now() - t; };
+  const run = async () => { const e = device.gpu.createCommandEncoder(); const p = e.beginComputePass(); p.setPipeline(d.pipeline); p.setBindGroup(0, d.bindGroup); p.dispatchWorkgroups(d.groups[0], d.groups[1], d.groups[2]); p.end(); const t = performance.now(); device.gpu.queue.submit([e.finish()]); await device.gpu.queue.onSubmittedWorkDone(); return performance.now() - t; };
   const cold = await run(); const warm = await run();
   rows.push([d.kernel, cold, warm]);
   process.stderr.write(`${d.kernel} ${cold.toFixed(0)} ${warm.toFixed(0)}\n`);
