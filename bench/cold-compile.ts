@@ -5,8 +5,9 @@
 // Usage: MESA_SHADER_CACHE_DISABLE=true node --import tsx bench/cold-compile.ts
 // (WGRAD_ADAPTER / WGRAD_KERNELS select adapter and family). A measuring script
 // for issue 9, not yet a `lmfn bench compile` command.
-import { Device } from '../engine/index.ts';
+import { Device, type RecordedDispatch } from '../engine/index.ts';
 import { trainStepFixture } from './model.ts';
+import { replayDispatch } from './profile.ts';
 const device = await Device.create();
 console.log(device.summary());
 const gpu = device.gpu as any;
@@ -15,17 +16,17 @@ const times: [string, number][] = [];
 gpu.createComputePipeline = (d: any) => { const t = performance.now(); const p = orig(d); times.push([d.label + JSON.stringify(d.compute.constants), performance.now() - t]); return p; };
 const fx = trainStepFixture(device, 2, 64);
 const t0 = performance.now();
-const caps: any[] = []; device.capture = caps;
+const caps: RecordedDispatch[] = []; device.capture = caps;
 const l = fx.step();
 device.capture = null;
 const tRec = performance.now() - t0;
 // replay first use of each pipeline alone
-const seen = new Set();
+const seen = new Set<GPUComputePipeline>();
 const rows: [string, number, number][] = [];
 for (const d of caps) {
   if (seen.has(d.pipeline)) continue; seen.add(d.pipeline);
-  const run = async () => { const e = device.gpu.createCommandEncoder(); const p = e.beginComputePass(); p.setPipeline(d.pipeline); p.setBindGroup(0, d.bindGroup); p.dispatchWorkgroups(d.groups[0], d.groups[1], d.groups[2]); p.end(); const t = performance.now(); device.gpu.queue.submit([e.finish()]); await device.gpu.queue.onSubmittedWorkDone(); return performance.now() - t; };
-  const cold = await run(); const warm = await run();
+  const cold = await replayDispatch(device, d);
+  const warm = await replayDispatch(device, d);
   rows.push([d.kernel, cold, warm]);
   process.stderr.write(`${d.kernel} ${cold.toFixed(0)} ${warm.toFixed(0)}\n`);
 }

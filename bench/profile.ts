@@ -25,22 +25,28 @@ export interface Profile {
   stepMs: number;
 }
 
+/** Wall-clock ms of `d` replayed `reps` times in one pass and one submit of its own, until the GPU is done. */
+export async function replayDispatch(device: Device, d: RecordedDispatch, reps = 1): Promise<number> {
+  const encoder = device.gpu.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  pass.setPipeline(d.pipeline);
+  pass.setBindGroup(0, d.bindGroup);
+  for (let r = 0; r < reps; r++) pass.dispatchWorkgroups(...d.groups);
+  pass.end();
+  const t0 = performance.now();
+  device.gpu.queue.submit([encoder.finish()]);
+  await device.gpu.queue.onSubmittedWorkDone();
+  return performance.now() - t0;
+}
+
 /** Replays each dispatch `reps` times alone and sums the times per kernel, slowest kernel first. */
 export async function profileDispatches(device: Device, dispatches: readonly RecordedDispatch[], reps: number): Promise<ProfileRow[]> {
   const byKernel = new Map<string, ProfileRow>();
   for (const d of dispatches) {
-    const encoder = device.gpu.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    pass.setPipeline(d.pipeline);
-    pass.setBindGroup(0, d.bindGroup);
-    for (let r = 0; r < reps; r++) pass.dispatchWorkgroups(...d.groups);
-    pass.end();
-    const t0 = performance.now();
-    device.gpu.queue.submit([encoder.finish()]);
-    await device.gpu.queue.onSubmittedWorkDone();
+    const ms = await replayDispatch(device, d, reps);
     const row = byKernel.get(d.kernel) ?? { kernel: d.kernel, dispatches: 0, ms: 0 };
     row.dispatches++;
-    row.ms += (performance.now() - t0) / reps;
+    row.ms += ms / reps;
     byKernel.set(d.kernel, row);
   }
   device.throwIfFailed();
