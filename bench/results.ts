@@ -52,7 +52,10 @@ export interface StoredResults<R> {
 
 /** 'llvmpipe-llvm-15-0-6-256-bits' and the like: the adapter's device string, else its description. */
 export function adapterSlug(adapter: AdapterDescription): string {
-  const name = (adapter.device || adapter.description || 'unknown').toLowerCase();
+  // GL keeps its bare device name (the results already stored); other backends say theirs, since Mesa's
+  // Vulkan and GL drivers both call their device "llvmpipe".
+  const device = (adapter.device || adapter.description || 'unknown').toLowerCase();
+  const name = adapter.backend === 'opengles' || !adapter.backend ? device : `${adapter.backend}-${device}`;
   return name.replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'unknown';
 }
 
@@ -116,7 +119,7 @@ function adapterName(a: AdapterDescription): string {
 }
 
 function adapterLine(a: AdapterDescription): string {
-  const backend = a.kind === 'gpu' ? 'GPU adapter, core' : 'CPU fallback (Dawn OpenGL ES on Mesa llvmpipe), compatibility mode';
+  const backend = `${a.kind === 'gpu' ? 'GPU' : 'CPU'} adapter (${a.implementation}, Dawn ${a.backend}), ${a.featureLevel}`;
   return (
     `${a.description}${a.device ? ` — \`${adapterName(a)}\`` : ''}; ${backend}; max storage binding ${fmt(a.maxStorageBufferBindingSize / 2 ** 20)} MiB; ` +
     `timestamp queries: ${a.timestampQuery ? 'yes' : 'no'}`

@@ -57,11 +57,8 @@ export interface TfjsSession {
 
 /** Sets globalThis.navigator to one whose gpu gives out adapters like the engine's; returns the undo. */
 async function installNavigator(device: Device): Promise<() => void> {
-  const { create } = await import('webgpu');
-  const cpu = device.description.kind === 'cpu';
-  const gpu = create(cpu ? ['backend=opengles'] : []);
-  const requestAdapter = async (options: GPURequestAdapterOptions = {}): Promise<GPUAdapter | null> => {
-    const adapter = await gpu.requestAdapter(cpu ? ({ ...options, featureLevel: 'compatibility' } as GPURequestAdapterOptions) : options);
+  const requestAdapter = async (): Promise<GPUAdapter | null> => {
+    const adapter = await device.requestAnotherAdapter();
     if (!adapter) return null;
     if (adapter.info.device !== device.adapter.info.device) {
       throw new Error(`tfjs got adapter '${adapter.info.device}', the engine runs on '${device.adapter.info.device}'`);
@@ -74,7 +71,7 @@ async function installNavigator(device: Device): Promise<() => void> {
   };
   const previous = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
   Object.defineProperty(globalThis, 'navigator', {
-    value: { gpu: { requestAdapter, wgslLanguageFeatures: gpu.wgslLanguageFeatures, getPreferredCanvasFormat: () => 'rgba8unorm' }, userAgent: 'node' },
+    value: { gpu: { requestAdapter, wgslLanguageFeatures: new Set<string>(), getPreferredCanvasFormat: () => 'rgba8unorm' }, userAgent: 'node' },
     configurable: true,
     writable: true,
   });

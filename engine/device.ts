@@ -5,109 +5,80 @@
 // pass of a single encoder; `flush()` submits it, and only `read()`/`sync()`
 // (the points where a caller awaits anyway) call `flush()`.
 
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { BufferPool, type MemoryStats, type PooledBuffer } from './pool.ts';
 import { DeviceLostError, EngineError, KernelError } from './errors.ts';
+import { ADAPTER_CHOICES, adapterRank, identifyAdapter, matchesChoice, type AdapterChoice, type AdapterIdentity, type Backend } from './adapters.ts';
+import { adapterSources, type AdapterSource } from './node-gpu.ts';
 
-/** 'gpu': a core adapter (Vulkan, Metal, D3D12). 'cpu': Dawn's OpenGL ES backend on Mesa llvmpipe in compatibility mode. 'auto': gpu, else cpu. */
-export type AdapterChoice = 'auto' | 'gpu' | 'cpu';
+export type { AdapterChoice } from './adapters.ts';
 
 export interface DeviceOptions {
-  /** Overrides the WGRAD_ADAPTER environment variable; default 'auto'. */
+  /**
+   * Which adapter: 'auto' (default; a hardware GPU if there is one, else the
+   * fastest CPU implementation), 'gpu', 'cpu', a backend ('gl', 'vulkan') or
+   * an implementation ('llvmpipe', 'lavapipe', 'swiftshader', …). Overrides
+   * the WGRAD_ADAPTER environment variable.
+   */
   adapter?: AdapterChoice;
 }
 
-export interface AdapterDescription {
-  kind: 'gpu' | 'cpu';
+export interface AdapterDescription extends AdapterIdentity {
   /** 'core' or 'compatibility' WebGPU feature level. */
   featureLevel: 'core' | 'compatibility';
   description: string;
   vendor: string;
   device: string;
+  /** Optional WebGPU features the device was created with. */
+  features: string[];
   maxStorageBufferBindingSize: number;
   maxComputeInvocationsPerWorkgroup: number;
   maxComputeWorkgroupStorageSize: number;
   timestampQuery: boolean;
 }
 
-type GpuModule = typeof import('webgpu');
-let webgpuModule: Promise<GpuModule> | undefined;
-const gpuInstances = new Map<string, GPU>();
-
-async function loadWebGpu(): Promise<GpuModule> {
-  // Mesa's EGL must not look for a display server: set before Dawn loads.
-  process.env.EGL_PLATFORM ??= 'surfaceless';
-  webgpuModule ??= import('webgpu').then((m) => {
-    Object.assign(globalThis, m.globals);
-    return m;
-  });
-  return webgpuModule;
-}
-
-async function gpuFor(backendFlags: string[]): Promise<GPU> {
-  const key = backendFlags.join(',');
-  let gpu = gpuInstances.get(key);
-  if (!gpu) {
-    const { create } = await loadWebGpu();
-    gpu = create(backendFlags);
-    gpuInstances.set(key, gpu);
-  }
-  return gpu;
-}
-
 function parseChoice(value: string | undefined, origin: string): AdapterChoice {
-  const v = (value ?? 'auto').toLowerCase();
-  if (v === 'auto' || v === 'gpu' || v === 'cpu') return v;
-  throw new EngineError(`${origin} must be 'auto', 'gpu' or 'cpu', got '${value}'`);
+  const v = (value || 'auto').toLowerCase();
+  if ((ADAPTER_CHOICES as readonly string[]).includes(v)) return v as AdapterChoice;
+  throw new EngineError(`${origin} must be one of ${ADAPTER_CHOICES.join(', ')}; got '${value}'`);
 }
 
-/**
- * On Linux the only core backend is Vulkan, and Dawn probing it without the
- * loader prints a warning with a C++ source location on every run. Whether
- * the loader can be found: in LD_LIBRARY_PATH or the linker cache. Null when
- * that cannot be told (no ldconfig); other platforms always have a core backend.
- */
-function vulkanLoaderFound(): boolean | null {
-  if (process.platform !== 'linux') return true;
-  const lib = 'libvulkan.so.1';
-  for (const dir of (process.env.LD_LIBRARY_PATH ?? '').split(':')) if (dir && existsSync(join(dir, lib))) return true;
-  for (const ldconfig of ['/sbin/ldconfig', '/usr/sbin/ldconfig', 'ldconfig']) {
+interface Found {
+  adapter: GPUAdapter;
+  id: AdapterIdentity;
+  source: AdapterSource;
+}
+
+/** One line per adapter found, for an error that says what there was instead. */
+function listFound(found: Found[]): string {
+  if (!found.length) return 'no WebGPU adapter at all';
+  return 'found: ' + found.map((f) => `${f.id.implementation} (${f.id.backend}, ${f.id.kind})`).join(', ');
+}
+
+/** The adapter `choice` asks for: every source asked, the matches ranked (adapters.ts), the best taken. */
+async function requestAdapter(choice: AdapterChoice): Promise<Found> {
+  const found: Found[] = [];
+  for (const source of adapterSources()) {
+    // A backend's own implementations need not be opened when another backend was asked for.
+    if (choice === 'gl' && source.backend !== 'opengles') continue;
+    if ((choice === 'vulkan' || choice === 'lavapipe' || choice === 'swiftshader') && source.backend !== 'vulkan') continue;
+    if (choice === 'llvmpipe' && source.backend !== 'opengles') continue;
+    let adapter: GPUAdapter | null = null;
     try {
-      return execFileSync(ldconfig, ['-p'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).includes(lib);
+      adapter = await source.request();
     } catch {
-      // try the next place, then give up
+      // A driver that fails to open is one fewer choice, not an error.
     }
+    if (adapter) found.push({ adapter, id: identifyAdapter(adapter.info, source.backend), source });
   }
-  return null;
-}
-
-async function requestAdapter(choice: AdapterChoice): Promise<{ adapter: GPUAdapter; kind: 'gpu' | 'cpu' }> {
-  if (choice !== 'cpu' && vulkanLoaderFound() === false) {
-    if (choice === 'gpu') {
-      throw new EngineError(
-        'no core GPU adapter: the Vulkan loader (libvulkan.so.1) is not installed (Debian/Ubuntu: apt install libvulkan1, ' +
-          'plus the GPU driver); use adapter "cpu" (WGRAD_ADAPTER=cpu) for the llvmpipe fallback',
-      );
-    }
-  } else if (choice !== 'cpu') {
-    const gpu = await gpuFor([]);
-    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-    if (adapter) return { adapter, kind: 'gpu' };
-    if (choice === 'gpu') {
-      throw new EngineError(
-        'no core GPU adapter (Vulkan, Metal or D3D12) found; use adapter "cpu" (WGRAD_ADAPTER=cpu) for the llvmpipe fallback',
-      );
-    }
+  const matches = found.filter((f) => matchesChoice(f.id, choice)).sort((a, b) => adapterRank(a.id) - adapterRank(b.id));
+  if (matches.length) return matches[0];
+  if (choice === 'auto') {
+    throw new EngineError(
+      'no WebGPU adapter found. On Debian/Ubuntu install libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 for the CPU ' +
+        '(llvmpipe) fallback, or libvulkan1 and a Vulkan driver',
+    );
   }
-  const gpu = await gpuFor(['backend=opengles']);
-  const adapter = await gpu.requestAdapter({ featureLevel: 'compatibility' } as GPURequestAdapterOptions);
-  if (adapter) return { adapter, kind: 'cpu' };
-  throw new EngineError(
-    'no WebGPU adapter found: no core GPU adapter, and the OpenGL ES fallback failed. On Debian/Ubuntu install ' +
-      'libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 for the CPU (llvmpipe) fallback',
-  );
+  throw new EngineError(`no '${choice}' adapter (WGRAD_ADAPTER=${choice}); ${listFound(found)}`);
 }
 
 // Limits worth raising above the (low) defaults: compatibility mode starts at 128 invocations per workgroup.
@@ -142,6 +113,10 @@ export interface RecordedDispatch {
   bindGroup: GPUBindGroup;
   groups: [number, number, number];
 }
+
+const BACKEND_NAMES: Record<Backend, string> = {
+  vulkan: 'Vulkan', opengles: 'OpenGL ES', metal: 'Metal', d3d12: 'D3D12', d3d11: 'D3D11', webgpu: 'WebGPU',
+};
 
 let nextDeviceId = 1;
 
@@ -178,6 +153,7 @@ export class Device {
     readonly gpu: GPUDevice,
     readonly adapter: GPUAdapter,
     readonly description: AdapterDescription,
+    private readonly source: AdapterSource,
   ) {
     this.pool = new BufferPool(gpu);
     this.limits = gpu.limits;
@@ -191,32 +167,37 @@ export class Device {
   }
 
   static async create(options: DeviceOptions = {}): Promise<Device> {
-    const choice = options.adapter ?? parseChoice(process.env.WGRAD_ADAPTER, 'WGRAD_ADAPTER');
-    parseChoice(choice, 'adapter option');
-    const { adapter, kind } = await requestAdapter(choice);
+    const choice = options.adapter ? parseChoice(options.adapter, 'the adapter option') : parseChoice(process.env.WGRAD_ADAPTER, 'WGRAD_ADAPTER');
+    const { adapter, id, source } = await requestAdapter(choice);
     const requiredLimits = raisedLimits(adapter);
     const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
     const gpu = await adapter.requestDevice({ requiredLimits, requiredFeatures });
     const info = adapter.info;
     const description: AdapterDescription = {
-      kind,
-      featureLevel: kind === 'gpu' ? 'core' : 'compatibility',
+      ...id,
+      featureLevel: adapter.features.has('core-features-and-limits' as GPUFeatureName) || id.backend !== 'opengles' ? 'core' : 'compatibility',
       description: info.description || info.device || 'unknown adapter',
       vendor: info.vendor,
       device: info.device,
+      features: [...gpu.features].filter((f) => f !== 'core-features-and-limits').sort(),
       maxStorageBufferBindingSize: gpu.limits.maxStorageBufferBindingSize,
       maxComputeInvocationsPerWorkgroup: gpu.limits.maxComputeInvocationsPerWorkgroup,
       maxComputeWorkgroupStorageSize: gpu.limits.maxComputeWorkgroupStorageSize,
       timestampQuery: gpu.features.has('timestamp-query'),
     };
-    return new Device(gpu, adapter, description);
+    return new Device(gpu, adapter, description, source);
+  }
+
+  /** A fresh adapter from where this device's came from (for peers measured on the same implementation: bench/tfjs.ts). */
+  requestAnotherAdapter(): Promise<GPUAdapter | null> {
+    return this.source.request();
   }
 
   /** One line for the start of a command: backend, adapter and the limits that shape kernels. */
   summary(): string {
     const d = this.description;
     const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
-    const backend = d.kind === 'gpu' ? 'GPU, core' : 'CPU fallback, OpenGL ES compatibility';
+    const backend = `${d.kind === 'gpu' ? 'GPU' : 'CPU'}: ${d.implementation}, ${BACKEND_NAMES[d.backend]} ${d.featureLevel}`;
     return (
       `adapter: ${d.description}${d.device && !d.description.includes(d.device) ? ` (${d.device})` : ''} [${backend}] ` +
       `max binding ${mib(d.maxStorageBufferBindingSize)}, ${d.maxComputeInvocationsPerWorkgroup} invocations/workgroup, ` +

@@ -1,7 +1,7 @@
 // wgrad: a small WebGPU tensor engine with reverse-mode autograd.
 //
 //   import { init, tensor, ops, tidy } from 'lmfn-webgpu';
-//   const device = await init();                 // best adapter; WGRAD_ADAPTER=gpu|cpu forces one
+//   const device = await init();                 // best adapter; WGRAD_ADAPTER=gpu|cpu|gl|lavapipe|… picks one
 //   const x = tensor([1, 2, 3, 4], [2, 2]).requireGrad();
 //   const loss = ops.sum(ops.mul(x, x));
 //   loss.backward();
@@ -21,6 +21,7 @@ import * as shape from './ops/shape.ts';
 import * as loss from './ops/loss.ts';
 
 export { Device, getDevice, type AdapterChoice, type AdapterDescription, type DeviceOptions, type RecordedDispatch } from './device.ts';
+export { ADAPTER_CHOICES, identifyAdapter, type AdapterIdentity, type Backend } from './adapters.ts';
 export { Tensor, sizeOf } from './tensor.ts';
 export { tidy } from './scope.ts';
 export { noGrad, isGradEnabled, record, type GradFn } from './autograd.ts';
@@ -37,7 +38,7 @@ export {
   type SafetensorsFile, type SafetensorsTensor,
 } from './safetensors.ts';
 export * from './errors.ts';
-export { kernelFamily, useKernelFamily, type KernelFamily } from '../kernels/family.ts';
+export { FAMILY_KERNELS, kernelFamily, useKernelFamily, type KernelFamily } from '../kernels/family.ts';
 
 /** All differentiable ops, PyTorch-style functional API (`ops.conv2d`, `ops.add`, …). */
 export const ops = { ...elementwise, ...reduce, ...conv, ...matmul, ...spatial, ...shape, ...loss };

@@ -12,7 +12,8 @@ import { TFJS_PACKAGES, tfjsMissing } from '../bench/tfjs.ts';
 import { main } from '../train/cli.ts';
 
 const adapter: AdapterDescription = {
-  kind: 'cpu', featureLevel: 'compatibility', description: 'OpenGL ES 3.2 Mesa', vendor: 'mesa', device: 'llvmpipe-test',
+  kind: 'cpu', implementation: 'llvmpipe', backend: 'opengles', featureLevel: 'compatibility', features: [],
+  description: 'OpenGL ES 3.2 Mesa', vendor: 'mesa', device: 'llvmpipe-test',
   maxStorageBufferBindingSize: 2 ** 27, maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupStorageSize: 32768, timestampQuery: false,
 };
 

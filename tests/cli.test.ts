@@ -51,7 +51,10 @@ test('init writes the 176 spec tensors; --help and bad flags are handled', async
   const bad = await lmfn('init', '--outptu', 'x');
   assert.is(bad.code, 2);
   assert.match(bad.err, 'unknown flag --outptu');
-  assert.is((await lmfn('nosuch')).code, 2);
+  assert.equal(bad.err.trim().split('\n'), ['lmfn init: unknown flag --outptu', "Run 'lmfn init --help' for its options."], 'a usage error is the message and one line naming --help');
+  const unknown = await lmfn('nosuch');
+  assert.is(unknown.code, 2);
+  assert.is(unknown.err.trim().split('\n').length, 2, unknown.err);
 });
 
 test('deblur keeps odd sizes (37×53) and passes alpha through unchanged', async () => {

@@ -24,7 +24,8 @@ const commands: Record<string, Command> = { info, init, deblur, grads, eval: eva
 async function usage(): Promise<string> {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
   return `usage: lmfn <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'lmfn <command> --help' for a command's options. ` +
-    `WGRAD_ADAPTER=gpu|cpu forces the adapter (default: the GPU if there is one).`;
+    `WGRAD_ADAPTER picks the adapter: auto (default: a GPU if there is one, else the fastest CPU implementation), gpu, cpu, ` +
+    `gl, vulkan, llvmpipe, lavapipe or swiftshader.`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -35,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = commands[name];
   if (!command) {
-    console.error(`lmfn: unknown command '${name}'\n\n${await usage()}`);
+    console.error(`lmfn: unknown command '${name}'\nRun 'lmfn --help' for the commands.`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -47,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`lmfn ${e.message}\n\n${command.help}`);
+      console.error(`lmfn ${e.message}\nRun 'lmfn ${name} --help' for its options.`);
       return 2;
     }
     // Our own errors carry a complete message; anything else is a bug worth its stack.

@@ -9,6 +9,11 @@ const formatDuration = (s: number): string => {
   return `${h ? `${h}:` : ''}${String(m).padStart(h ? 2 : 1, '0')}:${String(sec).padStart(2, '0')}`;
 };
 
+/** Whether the user's stderr is a terminal; under bin/lmfn.mjs ours is a pipe to the supervisor, which tells us. */
+export function stderrIsTerminal(): boolean {
+  return Boolean(process.stderr.isTTY) || process.env.LMFN_STDERR_TTY === '1';
+}
+
 export class Progress {
   private readonly tty: boolean;
   private readonly started = performance.now();
@@ -22,7 +27,7 @@ export class Progress {
     private readonly every: number,
     private readonly stream: NodeJS.WriteStream = process.stderr,
   ) {
-    this.tty = Boolean(stream.isTTY) && !process.env.CI;
+    this.tty = (stream === process.stderr ? stderrIsTerminal() : Boolean(stream.isTTY)) && !process.env.CI;
   }
 
   /** Steps per second since this run (not the resumed one) started. */

@@ -43,9 +43,10 @@ export abstract class Module {
 
   /** Values of every parameter by name (reads back from the GPU). */
   async stateDict(): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
-    const out = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const [name, t] of this.namedParameters()) out.set(name, { shape: [...t.shape], data: await t.read() });
-    return out;
+    const named = this.namedParameters();
+    // All copies recorded and all maps in flight together: one round trip to the GPU, not one per parameter.
+    const data = await Promise.all(named.map(([, t]) => t.read()));
+    return new Map(named.map(([name, t], i) => [name, { shape: [...t.shape], data: data[i] }]));
   }
 
   /** Overwrites every parameter; the key set and each shape must match exactly. */

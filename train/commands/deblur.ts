@@ -4,6 +4,7 @@ import { autoTile, deblur } from '../../model/deblur.ts';
 import { helpText, parseFlags, UsageError } from '../args.ts';
 import { listImages, readImage, writeImage } from '../image.ts';
 import { loadModel, openDevice, requireFile } from './common.ts';
+import { stderrIsTerminal } from '../progress.ts';
 
 export const summary = 'deblur PNG images (or a .safetensors image) with trained weights';
 const flags = {
@@ -52,9 +53,9 @@ export async function run(argv: string[]): Promise<void> {
     const rgb = await deblur(model, image.rgb, image.height, image.width, {
       tile,
       overlap: opts.overlap,
-      onTile: process.stderr.isTTY ? (done, total) => total > 1 && process.stderr.write(`\r  tile ${done}/${total}`) : undefined,
+      onTile: stderrIsTerminal() ? (done, total) => total > 1 && process.stderr.write(`\r  tile ${done}/${total}`) : undefined,
     });
-    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    if (stderrIsTerminal()) process.stderr.write('\r\x1b[K');
     writeImage(dst, { ...image, rgb });
     const how = tile === 0 ? 'whole image' : `${tile}px tiles`;
     console.log(`${src} → ${dst}  ${image.width}×${image.height}, ${how}, ${((performance.now() - t0) / 1000).toFixed(2)} s`);

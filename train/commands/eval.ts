@@ -5,6 +5,7 @@ import { helpText, parseFlags, UsageError } from '../args.ts';
 import { DatasetError, decode, openDataset } from '../data/dataset.ts';
 import { psnr, ssim, SSIM_WINDOW } from '../metrics.ts';
 import { loadModel, openDevice, requireFile } from './common.ts';
+import { stderrIsTerminal } from '../progress.ts';
 
 export const summary = 'PSNR and SSIM of the deblurred and the blurred images against the sharp ones';
 const flags = {
@@ -138,7 +139,7 @@ export async function run(argv: string[]): Promise<void> {
       };
       rows.push(row);
       if (opts.json) {
-        if (process.stderr.isTTY) process.stderr.write(`\r  ${i + 1}/${pairs.length}`);
+        if (stderrIsTerminal()) process.stderr.write(`\r  ${i + 1}/${pairs.length}`);
       } else {
         console.log(
           `${row.name.padEnd(nameWidth)}  ${`${w}×${h}`.padStart(9)}  ${dB(row.psnr)} ${ratio(row.ssim)}  ${dB(row.blurPsnr).padStart(9)} ${ratio(row.blurSsim)}  ${`${seconds.toFixed(2)}s`.padStart(7)}`,
@@ -151,7 +152,7 @@ export async function run(argv: string[]): Promise<void> {
   }
   const m = means(rows);
   if (opts.json) {
-    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    if (stderrIsTerminal()) process.stderr.write('\r\x1b[K');
     // JSON has no Infinity: an image identical to its sharp partner has PSNR null.
     console.log(JSON.stringify({ weights: opts.weights, data: opts.data, count: rows.length, mean: m, images: rows }));
   } else {

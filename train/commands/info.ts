@@ -1,3 +1,4 @@
+import { FAMILY_KERNELS, kernelFamily, type Device } from '../../engine/index.ts';
 import { LMFN } from '../../model/lmfn.ts';
 import { helpText, parseFlags } from '../args.ts';
 import { openDevice } from './common.ts';
@@ -17,6 +18,12 @@ export function countsByModule(model: LMFN): Map<string, number> {
   return counts;
 }
 
+/** The kernel family each family-dependent op runs with on this device, and its WGSL. */
+function kernelsByOp(device: Device): Record<string, { family: string; wgsl: string[] }> {
+  const family = kernelFamily(device);
+  return Object.fromEntries(Object.entries(FAMILY_KERNELS).map(([op, files]) => [op, { family, wgsl: files[family] }]));
+}
+
 export async function run(argv: string[]): Promise<void> {
   const opts = parseFlags('info', flags, argv);
   const device = await openDevice(true);
@@ -25,9 +32,13 @@ export async function run(argv: string[]): Promise<void> {
   const total = model.parameterCount();
   const tensors = model.namedParameters().length;
   if (opts.json) {
-    console.log(JSON.stringify({ adapter: device.description, parameters: { total, tensors, modules: Object.fromEntries(modules) } }, null, 2));
+    const kernels = { ...kernelsByOp(device), other: { family: 'one kernel per op on every adapter' } };
+    console.log(JSON.stringify({ adapter: device.description, kernels, parameters: { total, tensors, modules: Object.fromEntries(modules) } }, null, 2));
   } else {
     console.log(device.summary());
+    const d = device.description;
+    console.log(`backend ${d.backend} (${d.featureLevel}), implementation ${d.implementation} (${d.kind === 'gpu' ? 'a GPU' : 'runs on the CPU'}), optional features: ${d.features.join(', ') || 'none'}`);
+    for (const [op, k] of Object.entries(kernelsByOp(device))) console.log(`${op}: ${k.family} kernels (${k.wgsl.join(', ')})`);
     console.log(`\nLMFN parameters by module:`);
     for (const [name, n] of modules) console.log(`  ${name.padEnd(24)} ${n.toLocaleString('en-US').padStart(10)}`);
     console.log(`  ${'total'.padEnd(24)} ${total.toLocaleString('en-US').padStart(10)}  (${tensors} tensors)`);

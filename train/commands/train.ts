@@ -172,7 +172,12 @@ export async function run(argv: string[]): Promise<void> {
   };
 
   try {
-    if (run.step === 0 && opts.steps > 0) await checkpoint(true);
+    if (run.step === 0 && opts.steps > 0) {
+      // Saved before the first forward compiles its pipelines (minutes on a cold CPU adapter), so that an
+      // interrupt at any moment leaves a run that resumes; then validated, which replaces it.
+      if (!existsSync(files.state)) await checkpoint(false);
+      await checkpoint(true);
+    }
     let pending: { step: number; value: Promise<Float32Array> } | null = null;
     let next = run.step < opts.steps ? loader.next() : null;
     while (run.step < opts.steps && !interrupted) {
