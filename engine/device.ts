@@ -142,6 +142,11 @@ export class Device {
    * also appended here, so that it can be replayed and timed on its own.
    */
   capture: RecordedDispatch[] | null = null;
+  /**
+   * For compile benchmarks (bench/compile.ts): when set, every pipeline created
+   * is appended here with the milliseconds createComputePipeline took.
+   */
+  pipelineLog: { key: string; pipeline: GPUComputePipeline; createMs: number }[] | null = null;
 
   private encoder: GPUCommandEncoder | null = null;
   private computePass: GPUComputePassEncoder | null = null;

@@ -149,6 +149,7 @@ function pipelineFor(device: Device, kernel: Kernel) {
     );
   }
   gpu.pushErrorScope('validation');
+  const started = device.pipelineLog ? performance.now() : 0;
   const module = gpu.createShaderModule({ code: spec.source, label: spec.name });
   const layout = gpu.createBindGroupLayout({ entries, label: spec.name });
   const pipeline = gpu.createComputePipeline({
@@ -159,6 +160,7 @@ function pipelineFor(device: Device, kernel: Kernel) {
   gpu.popErrorScope().then((err) => {
     if (err) device.reportError(new KernelError(`kernel ${spec.name} (entry point ${spec.entryPoint}) failed to build:\n${err.message}`));
   });
+  device.pipelineLog?.push({ key: kernel.key, pipeline, createMs: performance.now() - started });
   entry = { pipeline, layout };
   device.pipelines.set(kernel.key, entry);
   return entry;

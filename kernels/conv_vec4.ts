@@ -4,17 +4,19 @@
 // `convVec4Applies`; the tile choices are pure functions of the shapes and
 // the adapter kind, exported for tests.
 
-import { Kernel, groups1d, launch, wgsl, splitReduction } from '../engine/kernel.ts';
+import { Kernel, f32bits, groups1d, launch, wgsl, splitReduction } from '../engine/kernel.ts';
 import { Tensor } from '../engine/tensor.ts';
 import type { ConvGeometry } from './conv_geometry.ts';
-import { PLAIN, epilogueConstants, type Epilogue } from './epilogue.ts';
+import { PLAIN, epilogueParams, type Epilogue } from './epilogue.ts';
 
 const source = wgsl(import.meta.url, 'conv_vec4.wgsl', 'epilogue.wgsl');
 /** Channels per forward invocation (two vec4 groups of packed weights); the packed channel count is a multiple of it. */
 const CHANNELS = 8;
 /** 3×3: output pixels per invocation along a row (two vec4 accumulators). */
 const PIXELS = 8;
-/** 3×3: output rows per forward invocation, and input rows per stride-2 input-gradient invocation. */
+/** 3×3: output rows per forward invocation. */
+const FORWARD_ROWS = 4;
+/** 3×3: input rows per stride-2 input-gradient invocation. */
 const ROWS = 8;
 /** 1×1: vec4 pixel groups of the flattened plane per forward invocation. */
 const POINTWISE_GROUPS = 8;
@@ -51,17 +53,15 @@ export function convVec4Applies(g: ConvGeometry): boolean {
 }
 
 /**
- * Workgroup size: 64 (8 SIMD rows of llvmpipe's 8 lanes), smaller when the
- * dispatch would otherwise be fewer than 4 workgroups: llvmpipe runs a
- * workgroup on one thread, so a single workgroup leaves the other cores idle.
+ * Workgroup size, one for every launch (each size would be a pipeline of its
+ * own to compile): 16, two SIMD rows of llvmpipe's 8 lanes. llvmpipe runs a
+ * workgroup on one thread, so small dispatches need small workgroups to keep
+ * every core busy; on large ones 16 measured as fast as 64.
  */
-export function workgroupFor(invocations: number): number {
-  for (const size of [64, 32, 16]) if (Math.ceil(invocations / size) >= 4) return size;
-  return 8;
-}
+export const WORKGROUP = 16;
 
 function run(kernel: Kernel, device: Tensor['device'], buffers: Tensor[], params: number[], invocations: number, constants: Record<string, number> = {}) {
-  const size = workgroupFor(invocations);
+  const size = WORKGROUP;
   launch(device, kernel.with({ workgroupSize: [size], constants }), {
     buffers: buffers.map((t) => t.range()),
     params,
@@ -76,6 +76,8 @@ type Sizes = Pick<ConvGeometry, 'batch' | 'inChannels' | 'inH' | 'inW' | 'outCha
 
 interface Layout {
   invocations: number;
+  hasBias?: boolean;
+  epilogue?: Epilogue;
   packed?: number;
   blocksC?: number;
   blocksH?: number;
@@ -86,12 +88,15 @@ interface Layout {
   taps?: number;
 }
 
-/** The Params struct of conv_vec4.wgsl, all 16 words. */
+/** The Params struct of conv_vec4.wgsl, all 20 words. */
 function params(s: Sizes, l: Layout): number[] {
+  const e = l.epilogue ?? PLAIN;
+  const { slope } = epilogueParams(e);
   return [
     s.batch, s.inChannels, s.inH, s.inW, s.outChannels, s.outH, s.outW, l.packed ?? 0,
     l.invocations, l.blocksC ?? 0, l.blocksH ?? 0, l.blocksW ?? 0,
     l.splits ?? 0, l.rowsPerSplit ?? 0, l.weights ?? 0, l.taps ?? 0,
+    Number(l.hasBias ?? false), Number(e.residual !== null), f32bits(slope), 0,
   ];
 }
 
@@ -108,19 +113,20 @@ function packWeights(w: Tensor, g: ConvGeometry, forInputGrad: boolean): Tensor 
 /** The forward kernel on these sizes (3×3: `stride`; 1×1: stride 1), with weights already packed. */
 function forwardOn(x: Tensor, packed: Tensor, bias: Tensor | null, y: Tensor, s: Sizes, taps: number, stride: number, epilogue = PLAIN): void {
   const blocksC = Math.ceil(s.outChannels / CHANNELS);
-  const layout = { packed: blocksC * CHANNELS, blocksC };
-  const constants = { STRIDE: stride, HAS_BIAS: Number(bias !== null), ...epilogueConstants(epilogue) };
+  const layout = { packed: blocksC * CHANNELS, blocksC, hasBias: bias !== null, epilogue };
+  const sigmoid: Record<string, number> = epilogueParams(epilogue).sigmoid ? { SIGMOID: 1 } : {};
+  const constants = { STRIDE: stride, ...sigmoid };
   // Without a bias or residual the binding still needs a buffer; the kernel never reads it.
   const buffers = [x, packed, bias ?? packed, y, epilogue.residual ?? x];
   if (taps === 9) {
-    const blocksH = Math.ceil(s.outH / ROWS);
+    const blocksH = Math.ceil(s.outH / FORWARD_ROWS);
     const blocksW = Math.ceil(s.outW / PIXELS);
     const invocations = s.batch * blocksC * blocksH * blocksW;
     run(forward3x3Kernel, x.device, buffers, params(s, { ...layout, invocations, blocksH, blocksW }), invocations, constants);
   } else {
     const blocksW = Math.ceil((s.outH * s.outW) / 4 / POINTWISE_GROUPS);
     const invocations = s.batch * blocksC * blocksW;
-    run(forward1x1Kernel, x.device, buffers, params(s, { ...layout, invocations, blocksW }), invocations, constants);
+    run(forward1x1Kernel, x.device, buffers, params(s, { ...layout, invocations, blocksW }), invocations, sigmoid);
   }
 }
 
@@ -168,10 +174,9 @@ export function weightGradSlices(steps: number, blocks: number, target: number):
   return { splits, stepsPerSplit: chunk };
 }
 
-/** Output-channel quads and input channels per weight-gradient invocation (OQ and, for 3×3, CB in the WGSL). */
+/** Output-channel quads and input channels per weight-gradient invocation (OQ and, for 3×3, CB in the WGSL: fixed, so one pipeline serves every layer). */
 export function weightGradBlock(g: ConvGeometry): { quads: number; channels: number } {
-  const quads = Math.min(4, Math.ceil(g.outChannels / 4));
-  return { quads, channels: g.kernelH === 1 ? POINTWISE_CHANNELS : Math.min(4, g.inChannels) };
+  return { quads: 4, channels: g.kernelH === 1 ? POINTWISE_CHANNELS : 2 };
 }
 
 /** dw (and db, when given) from dy and x. */
@@ -188,8 +193,8 @@ export function convVec4WeightGrad(dy: Tensor, x: Tensor, dw: Tensor, db: Tensor
   const partial = splits === 1 ? dw : Tensor.empty(device, [weights * splits]);
   // Without a bias gradient the binding still needs a buffer of its own (two writable bindings may not alias).
   const biasPartial = db && splits === 1 ? db : Tensor.empty(device, [db ? g.outChannels * splits : 4]);
-  const p = params(g, { invocations, blocksC: blocksO, blocksW: blocksC, splits, rowsPerSplit: stepsPerSplit, weights });
-  const constants = { STRIDE: g.strideH, HAS_BIAS: Number(db !== null), OQ: quads, CB: pointwise ? 1 : channels };
+  const p = params(g, { invocations, blocksC: blocksO, blocksW: blocksC, splits, rowsPerSplit: stepsPerSplit, weights, hasBias: db !== null });
+  const constants: Record<string, number> = pointwise ? {} : { STRIDE: g.strideH };
   run(pointwise ? weightGrad1x1Kernel : weightGrad3x3Kernel, device, [x, dy, partial, biasPartial], p, invocations, constants);
   if (splits > 1) {
     const total = weights + (db ? g.outChannels : 0);

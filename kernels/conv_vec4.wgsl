@@ -32,15 +32,21 @@
 // read index 0 and are masked to 0 (the zero padding); channels past the last
 // compute on clamped indices and are not stored, nor are pixels past the row.
 
+// Compiling these kernels is what costs on llvmpipe (seconds per pipeline,
+// cold), so they are specialised only where the code's shape differs: STRIDE
+// and INPUT_GRAD. The epilogue and the bias are uniforms (Params), and the
+// weight-gradient block is fixed at OQ × CB (smaller layers run masked lanes).
 // Stride on both axes: 1 or 2.
 override STRIDE: u32 = 1u;
-// forward: add the bias binding (then the residual and ACT, epilogue.wgsl). weight_grad: also sum dy into the bias gradient.
-override HAS_BIAS: bool = true;
+// forward: end the epilogue with a sigmoid. A constant, not a uniform: its
+// exp, inlined into every store, cost more compile time than a second
+// pipeline for the one LMFN layer that uses it (ESA's 1×1 mask).
+override SIGMOID: bool = false;
 // pack_weights: the input-gradient packing ([o][tap][c], kernel flipped).
 override INPUT_GRAD: bool = false;
-// weight_grad: output-channel quads (1..4) and input channels (1..4) per invocation.
-override OQ: u32 = 4u;
-override CB: u32 = 4u;
+// weight_grad: output-channel quads and (3×3) input channels per invocation.
+const OQ: u32 = 4u;
+const CB: u32 = 2u;
 
 struct Params {
   batch: u32,
@@ -67,6 +73,12 @@ struct Params {
   weights: u32,
   // pack_weights: kernel taps kH·kW (9 or 1).
   taps: u32,
+  // forward: add the bias binding, then the residual binding, then the activation
+  // (epilogue.wgsl's activate4_flat). weight_grad: also sum dy into the bias gradient.
+  has_bias: u32,
+  has_residual: u32,
+  slope: f32,
+  _pad: u32,
 }
 
 // 8 channels × 4 pixels (weight_grad1x1: 8 input channels × an output-channel quad).
@@ -145,19 +157,20 @@ fn pack_weights(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
 
 // ---- forward3x3: y = conv(x, w) + b (and the stride-1 input gradient) -------
 // Invocation t = ((n·blocks_c + ob)·blocks_h + hb)·blocks_w + wb owns output
-// channels 8·ob.. of the 8 rows 8·hb.. and pixels 8·wb..8·wb+7. Per input
+// channels 8·ob.. of the 4 rows 4·hb.. and pixels 8·wb..8·wb+7. Per input
 // channel it loads the 3 kernel rows' weights (18 vec4) and the windows of the
-// 10 (stride 2: 17) input rows the output rows read, each once, for 1,152
-// vec4 multiply-adds. On llvmpipe 4 rows measured ~15% faster than 2, and 8
-// ~10% faster than 4 at stride 1 (the same at stride 2).
+// 6 (stride 2: 9) input rows the output rows read, each once, for 576 vec4
+// multiply-adds. On llvmpipe 8 rows ran ~10% faster than 4 at stride 1 (the
+// same at stride 2), but compiled 3× slower (5 s against 1.7 s per pipeline,
+// cold, Mesa 22; 4× that on Mesa 25): 4 rows, for a first step within seconds.
 
 // The conv input, at binding 0 of every entry point below that reads it as
 // vec4 rows (forward3x3 also reads dy through it: the stride-1 input gradient).
 @group(0) @binding(0) var<storage, read> cv_x: array<vec4f>;
 @group(0) @binding(1) var<storage, read> fw_w: array<vec4f>;
 @group(0) @binding(2) var<storage, read> fw_bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> fw_y: array<f32>;
-@group(0) @binding(4) var<storage, read> fw_residual: array<f32>;
+@group(0) @binding(3) var<storage, read_write> fw_y: array<vec4f>;
+@group(0) @binding(4) var<storage, read> fw_residual: array<vec4f>;
 @group(0) @binding(5) var<uniform> fp: Params;
 
 // The window of input row hi (of the channel plane starting at vec4 `plane`, in_h × in_w) for a block starting at vec4 `start`.
@@ -196,23 +209,30 @@ fn forward_row(a: ptr<function, Acc8>, b: ptr<function, Acc8>, s: Shifted, t: Ta
   mac8(b, t.t2lo, t.t2hi, s.b2);
 }
 
+// Rows are whole vec4s (out_w % 4 = 0, blocks start at multiples of 8), so
+// each channel's 4 pixels are stored as one vec4 with the epilogue applied
+// once. 8 such stores are inlined per invocation, and what they hold is code
+// the compiler sees 8 times: the epilogue is branch-free (the bias and the
+// residual are always read, and selected). On Mesa 25's lavapipe, cold, this
+// kernel compiled in 24.5 s with a switch on the activation, 17.5 s with
+// this epilogue and the sigmoid's exp, 11.5 s without the exp (SIGMOID).
+// Bound to other buffers when absent, so always readable (at most clamped by robustness), and selected away.
+fn epilogue(acc: vec4f, o: u32, at: u32) -> vec4f {
+  let b = select(0.0, fw_bias[o], fp.has_bias != 0u);
+  let r = select(vec4f(0.0), fw_residual[at], fp.has_residual != 0u);
+  return activate4_flat(acc + b + r, fp.slope, SIGMOID);
+}
+
 fn forward_store(acc: Acc8, n: u32, o0: u32, ho: u32, wo0: u32) {
-  if (ho >= fp.out_h) { return; }
+  if (ho >= fp.out_h || wo0 >= fp.out_w) { return; }
   let lanes = array<vec4f, 8>(acc.c0, acc.c1, acc.c2, acc.c3, acc.c4, acc.c5, acc.c6, acc.c7);
-  let plane = fp.out_h * fp.out_w;
+  let plane = fp.out_h * fp.out_w / 4u;
+  let pixel = (ho * fp.out_w + wo0) / 4u;
   for (var k = 0u; k < 8u; k++) {
     let o = o0 + k;
     if (o >= fp.out_channels) { return; }
-    var b = 0.0;
-    if (HAS_BIAS) { b = fw_bias[o]; }
-    let at = (n * fp.out_channels + o) * plane + ho * fp.out_w + wo0;
-    for (var j = 0u; j < 4u; j++) {
-      if (wo0 + j < fp.out_w) {
-        var v = lanes[k][j] + b;
-        if (HAS_RESIDUAL) { v += fw_residual[at + j]; }
-        fw_y[at + j] = activate(v);
-      }
-    }
+    let at = (n * fp.out_channels + o) * plane + pixel;
+    fw_y[at] = epilogue(lanes[k], o, at);
   }
 }
 
@@ -226,7 +246,7 @@ fn forward3x3(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
   rest = rest / fp.blocks_h;
   let ob = rest % fp.blocks_c;
   let n = rest / fp.blocks_c;
-  let ho0 = hb * 8u;
+  let ho0 = hb * 4u;
   let wo0 = wb * 8u;
   let groups = fp.packed / 4u;
   let g0 = 2u * ob;
@@ -234,7 +254,6 @@ fn forward3x3(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
   let start = i32(STRIDE * wo0 / 4u) - 1;
 
   var a0: Acc8; var b0: Acc8; var a1: Acc8; var b1: Acc8; var a2: Acc8; var b2: Acc8; var a3: Acc8; var b3: Acc8;
-  var a4: Acc8; var b4: Acc8; var a5: Acc8; var b5: Acc8; var a6: Acc8; var b6: Acc8; var a7: Acc8; var b7: Acc8;
   for (var c = 0u; c < fp.in_channels; c++) {
     let x_plane = (n * fp.in_channels + c) * plane;
     let k0 = forward_taps(c, 0u, g0, groups);
@@ -248,35 +267,19 @@ fn forward3x3(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
     let w3 = shifted(input_window(x_plane, hi + 3, start, fp.in_h, fp.in_w));
     let w4 = shifted(input_window(x_plane, hi + 4, start, fp.in_h, fp.in_w));
     let w5 = shifted(input_window(x_plane, hi + 5, start, fp.in_h, fp.in_w));
-    let w6 = shifted(input_window(x_plane, hi + 6, start, fp.in_h, fp.in_w));
-    let w7 = shifted(input_window(x_plane, hi + 7, start, fp.in_h, fp.in_w));
-    let w8 = shifted(input_window(x_plane, hi + 8, start, fp.in_h, fp.in_w));
-    let w9 = shifted(input_window(x_plane, hi + 9, start, fp.in_h, fp.in_w));
     if (STRIDE == 1u) {
       forward_row(&a0, &b0, w0, k0); forward_row(&a0, &b0, w1, k1); forward_row(&a0, &b0, w2, k2);
       forward_row(&a1, &b1, w1, k0); forward_row(&a1, &b1, w2, k1); forward_row(&a1, &b1, w3, k2);
       forward_row(&a2, &b2, w2, k0); forward_row(&a2, &b2, w3, k1); forward_row(&a2, &b2, w4, k2);
       forward_row(&a3, &b3, w3, k0); forward_row(&a3, &b3, w4, k1); forward_row(&a3, &b3, w5, k2);
-      forward_row(&a4, &b4, w4, k0); forward_row(&a4, &b4, w5, k1); forward_row(&a4, &b4, w6, k2);
-      forward_row(&a5, &b5, w5, k0); forward_row(&a5, &b5, w6, k1); forward_row(&a5, &b5, w7, k2);
-      forward_row(&a6, &b6, w6, k0); forward_row(&a6, &b6, w7, k1); forward_row(&a6, &b6, w8, k2);
-      forward_row(&a7, &b7, w7, k0); forward_row(&a7, &b7, w8, k1); forward_row(&a7, &b7, w9, k2);
     } else {
-      let w10 = shifted(input_window(x_plane, hi + 10, start, fp.in_h, fp.in_w));
-      let w11 = shifted(input_window(x_plane, hi + 11, start, fp.in_h, fp.in_w));
-      let w12 = shifted(input_window(x_plane, hi + 12, start, fp.in_h, fp.in_w));
-      let w13 = shifted(input_window(x_plane, hi + 13, start, fp.in_h, fp.in_w));
-      let w14 = shifted(input_window(x_plane, hi + 14, start, fp.in_h, fp.in_w));
-      let w15 = shifted(input_window(x_plane, hi + 15, start, fp.in_h, fp.in_w));
-      let w16 = shifted(input_window(x_plane, hi + 16, start, fp.in_h, fp.in_w));
+      let w6 = shifted(input_window(x_plane, hi + 6, start, fp.in_h, fp.in_w));
+      let w7 = shifted(input_window(x_plane, hi + 7, start, fp.in_h, fp.in_w));
+      let w8 = shifted(input_window(x_plane, hi + 8, start, fp.in_h, fp.in_w));
       forward_row(&a0, &b0, w0, k0); forward_row(&a0, &b0, w1, k1); forward_row(&a0, &b0, w2, k2);
       forward_row(&a1, &b1, w2, k0); forward_row(&a1, &b1, w3, k1); forward_row(&a1, &b1, w4, k2);
       forward_row(&a2, &b2, w4, k0); forward_row(&a2, &b2, w5, k1); forward_row(&a2, &b2, w6, k2);
       forward_row(&a3, &b3, w6, k0); forward_row(&a3, &b3, w7, k1); forward_row(&a3, &b3, w8, k2);
-      forward_row(&a4, &b4, w8, k0); forward_row(&a4, &b4, w9, k1); forward_row(&a4, &b4, w10, k2);
-      forward_row(&a5, &b5, w10, k0); forward_row(&a5, &b5, w11, k1); forward_row(&a5, &b5, w12, k2);
-      forward_row(&a6, &b6, w12, k0); forward_row(&a6, &b6, w13, k1); forward_row(&a6, &b6, w14, k2);
-      forward_row(&a7, &b7, w14, k0); forward_row(&a7, &b7, w15, k1); forward_row(&a7, &b7, w16, k2);
     }
   }
   let o0 = 8u * ob;
@@ -288,14 +291,6 @@ fn forward3x3(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
   forward_store(b2, n, o0, ho0 + 2u, wo0 + 4u);
   forward_store(a3, n, o0, ho0 + 3u, wo0);
   forward_store(b3, n, o0, ho0 + 3u, wo0 + 4u);
-  forward_store(a4, n, o0, ho0 + 4u, wo0);
-  forward_store(b4, n, o0, ho0 + 4u, wo0 + 4u);
-  forward_store(a5, n, o0, ho0 + 5u, wo0);
-  forward_store(b5, n, o0, ho0 + 5u, wo0 + 4u);
-  forward_store(a6, n, o0, ho0 + 6u, wo0);
-  forward_store(b6, n, o0, ho0 + 6u, wo0 + 4u);
-  forward_store(a7, n, o0, ho0 + 7u, wo0);
-  forward_store(b7, n, o0, ho0 + 7u, wo0 + 4u);
 }
 
 // ---- input_grad3x3_s2: dx for stride 2 ----------------------------------------
@@ -425,13 +420,15 @@ fn input_grad3x3_s2(@builtin(local_invocation_index) lid: u32, @builtin(workgrou
 // step, 8 vec4 loads of dy per quad and 12 window loads per input channel
 // feed OQ·CB·9 accumulators, one vec4 each over the quad's 4 output channels,
 // each taking 8 pixels' products (two dot products per lane) per write.
-// With HAS_BIAS the cb = 0 invocations also sum dy for the bias gradient.
+// With has_bias the cb = 0 invocations also sum dy for the bias gradient.
 // Writes partial[((o·C + c)·9 + tap)·splits + split] and bias_partial[o·splits + split].
 // Loads are what cost on llvmpipe, and a loop-carried variable costs a masked
 // store per write, so each accumulator takes 8 pixels' products per write and
 // the block is as large as helps: 4 quads × 2 channels measured ~1.6× faster
-// than 8 output channels × 1 input channel with vec4-over-pixel accumulators,
-// and 4 quads × 4 channels another ~13% over LMFN's training step. With stride
+// than 8 output channels × 1 input channel with vec4-over-pixel accumulators.
+// 4 quads × 4 channels ran this kernel ~10% faster still, but took 6.8 s to
+// compile against 2.5 s (cold, Mesa 22), paid twice before the first training
+// step (stride 1 and 2). With stride
 // 1, two output rows per step share two of their three input rows (4 window
 // loads per channel instead of 6): ~8% less weight-gradient time per step.
 
@@ -567,7 +564,7 @@ fn weight_grad3x3(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_
   let split = rest / wgp.blocks_c;
   let o0 = 4u * OQ * ob;
   let c0 = CB * cb;
-  let with_bias = HAS_BIAS && cb == 0u;
+  let with_bias = wgp.has_bias != 0u && cb == 0u;
   let dy_plane = wgp.out_h * wgp.out_w / 4u;
   let groups_w = wgp.out_w / 4u;
   let rows = wgp.batch * wgp.out_h;
@@ -622,9 +619,7 @@ fn weight_grad3x3(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_
 // vec4 pixel groups 8·pb..: per 4 input channels, 8 weight and 32 pixel vec4
 // loads for 256 vec4 multiply-adds, each accumulator taking 4 per write.
 
-// x, the packed weights, the bias and the parameters are forward3x3's bindings; y and the residual are vec4 here.
-@group(0) @binding(3) var<storage, read_write> pw_y: array<vec4f>;
-@group(0) @binding(4) var<storage, read> pw_residual: array<vec4f>;
+// All bindings are forward3x3's.
 
 // The 8 pixel groups of one input channel (zeros past the plane or past the last channel).
 struct Pixels8 { v0: vec4f, v1: vec4f, v2: vec4f, v3: vec4f, v4: vec4f, v5: vec4f, v6: vec4f, v7: vec4f }
@@ -672,12 +667,8 @@ fn pointwise_store(acc: Acc8, n: u32, o0: u32, g: u32) {
   for (var k = 0u; k < 8u; k++) {
     let o = o0 + k;
     if (o >= fp.out_channels) { return; }
-    var b = 0.0;
-    if (HAS_BIAS) { b = fw_bias[o]; }
     let at = (n * fp.out_channels + o) * plane + g;
-    var v = lanes[k] + b;
-    if (HAS_RESIDUAL) { v += pw_residual[at]; }
-    pw_y[at] = activate4(v);
+    fw_y[at] = epilogue(lanes[k], o, at);
   }
 }
 
@@ -728,7 +719,7 @@ fn forward1x1(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
 // pairs [split·rows_per_split, …) of the N·⌈H·W/8⌉ pairs of vec4 groups:
 // per pair, 8 dy loads per quad and 16 x loads feed OQ·8 accumulators, each
 // a vec4 over the quad's output channels taking 8 pixels' products per write.
-// With HAS_BIAS the cb = 0 invocations also sum dy for the bias gradient.
+// With has_bias the cb = 0 invocations also sum dy for the bias gradient.
 // Writes partial[(o·C + c)·splits + split] and bias_partial[o·splits + split].
 
 // The bindings are weight_grad3x3's: x (cv_x), dy, the partial sums, the bias partial sums, the parameters.
@@ -811,7 +802,7 @@ fn weight_grad1x1(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_
   let split = rest / wgp.blocks_c;
   let o0 = 4u * OQ * ob;
   let c0 = 8u * cb;
-  let with_bias = HAS_BIAS && cb == 0u;
+  let with_bias = wgp.has_bias != 0u && cb == 0u;
   let groups = wgp.out_h * wgp.out_w / 4u;
   let pairs = (groups + 1u) / 2u;
   let first = split * wgp.rows_per_split;

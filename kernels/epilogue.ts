@@ -14,6 +14,11 @@ export interface Epilogue {
 
 export const PLAIN: Epilogue = { act: 0, slope: 0, residual: null };
 
+/** activate4_flat's run-time form (epilogue.wgsl): the negative-side slope, and whether to apply the sigmoid. */
+export function epilogueParams(e: Epilogue): { slope: number; sigmoid: boolean } {
+  return { slope: e.act === 1 ? 0 : e.act === 2 ? e.slope : 1, sigmoid: e.act === 3 };
+}
+
 /** The override constants of a kernel that includes epilogue.wgsl. */
 export function epilogueConstants(e: Epilogue): { ACT: number; SLOPE: number; HAS_RESIDUAL: number } {
   return { ACT: e.act, SLOPE: e.slope, HAS_RESIDUAL: Number(e.residual !== null) };

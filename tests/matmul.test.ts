@@ -42,7 +42,7 @@ const cases: Case[] = [
   { name: 'batched 2×(12×8×68)', m: 12, k: 8, n: 68, batchA: 2, batchB: 2 },
   { name: '3-D a, shared 2-D b, ×4', m: 4, k: 12, n: 8, batchA: 3, batchB: null },
   { name: 'shared 2-D a, 3-D b, ×4', m: 4, k: 12, n: 8, batchA: null, batchB: 2 },
-  // The CPU adapter's 16×32 vec4 blocks: several blocks each way, edge blocks partly outside.
+  // The CPU adapter's 8×32 vec4 blocks: several blocks each way, edge blocks partly outside.
   { name: '36×8×52', m: 36, k: 8, n: 52, batchA: null, batchB: null },
   { name: '20×4×76', m: 20, k: 4, n: 76, batchA: null, batchB: null },
   { name: 'batched 2×(20×12×28)', m: 20, k: 12, n: 28, batchA: 2, batchB: 2 },

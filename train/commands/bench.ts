@@ -1,9 +1,11 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type { Device } from '../../engine/index.ts';
 import { bestOf, calibrate } from '../../bench/calibrate.ts';
 import { applyPeak, customCases, lmfnCases, runKernelCases, selectCases, type KernelCase, type KernelResult } from '../../bench/kernels.ts';
 import { parseSizes, runModelBench, type ModelResult } from '../../bench/model.ts';
 import { profileTrainStep } from '../../bench/profile.ts';
+import { compileByKernel, compileSection, measureColdCompile, updateCompileSection } from '../../bench/compile.ts';
 import { kernelFamily } from '../../kernels/family.ts';
 import { RESULTS_DIR, RESULTS_MD, adapterSlug, fmt, renderKernels, renderModel, storeResults, updateResultsMarkdown, type RunInfo } from '../../bench/results.ts';
 import { startTfjs, tfjsMissing, type TfjsSession } from '../../bench/tfjs.ts';
@@ -11,7 +13,7 @@ import { Timer } from '../../bench/timer.ts';
 import { CommandError, helpText, parseFlags, UsageError } from '../args.ts';
 import { openDevice } from './common.ts';
 
-export const summary = 'benchmark the kernels at LMFN\'s shapes (bench kernels), the whole model (bench model), or profile a training step per kernel (bench profile)';
+export const summary = 'benchmark the kernels at LMFN\'s shapes (bench kernels), the whole model (bench model), a training step per kernel (bench profile), or the cold compile (bench compile)';
 
 const common = {
   json: { type: 'boolean', help: 'print the results as JSON on stdout (progress stays on stderr)' },
@@ -49,6 +51,14 @@ const profileFlags = {
   crop: modelFlags.crop,
 } as const;
 
+const compileFlags = {
+  json: common.json,
+  batch: { type: 'number', help: 'training step batch', default: 4 },
+  crop: { type: 'number', help: 'training step crop size, a multiple of 16 ≥ 64', default: 64 },
+  write: { type: 'boolean', help: "replace this implementation's table in bench/RESULTS.md" },
+  'warm-cache': { type: 'boolean', help: "keep the driver's shader cache on (to measure a second run)" },
+} as const;
+
 export const help = [
   helpText(
     'lmfn bench kernels [--json] [--quick] [--reps N] [--op NAME[,...]] [--list] [--tfjs]\n' +
@@ -73,6 +83,13 @@ export const help = [
       'is recorded once, then each of its dispatches is replayed alone and timed. Prints dispatches and ms per kernel,\n' +
       'slowest first, and the step\'s own wall clock for comparison. Writes nothing.',
     profileFlags,
+  ),
+  helpText(
+    'lmfn bench compile [--json] [--batch 4] [--crop 64] [--write]',
+    'What a first run costs on this implementation: every pipeline of one LMFN training step compiled from an empty\n' +
+      'shader cache (MESA_SHADER_CACHE_DISABLE=true is set for the driver), per pipeline and per kernel: creation plus the\n' +
+      'first dispatch alone minus the second. Pick the implementation with WGRAD_ADAPTER and the family with WGRAD_KERNELS.',
+    compileFlags,
   ),
 ].join('\n\n');
 
@@ -255,10 +272,40 @@ async function benchProfile(argv: string[]): Promise<void> {
   }
 }
 
+async function benchCompile(argv: string[]): Promise<void> {
+  const o = parseFlags('bench compile', compileFlags, argv);
+  if (!Number.isInteger(o.batch) || o.batch < 1) throw new UsageError(`bench compile: --batch must be a positive integer, got ${o.batch}`);
+  if (o.crop % 16 || o.crop < 64) throw new UsageError(`bench compile: --crop must be a multiple of 16 that is at least 64, got ${o.crop}`);
+  // Read by Mesa when the driver loads, which is when the device is opened below.
+  if (!o['warm-cache']) process.env.MESA_SHADER_CACHE_DISABLE = 'true';
+  const device = await openDevice();
+  try {
+    const family = kernelFamily(device);
+    log(`compiling one training step at ${o.batch}×${o.crop}² (${family} kernels), shader cache ${o['warm-cache'] ? 'on' : 'off'} …`);
+    const result = await measureColdCompile(device, o.batch, o.crop, (r) => log(`  ${fmt(r.coldMs).padStart(7)} ms  ${r.kernel} ${r.variant}`));
+    if (o.json) {
+      console.log(JSON.stringify({ adapter: device.description, family, ...result }, null, 2));
+    } else {
+      console.log('| kernel | pipelines | cold ms (sum) | slowest pipeline ms |\n|---|---|---|---|');
+      for (const k of compileByKernel(result.rows)) console.log(`| ${k.kernel} | ${k.pipelines} | ${fmt(k.coldMs)} | ${fmt(k.maxMs)} |`);
+      const sum = result.rows.reduce((s, r) => s + r.coldMs, 0);
+      console.log(`\n${result.pipelines} pipelines, ${fmt(sum)} ms of compiling; the whole measurement took ${fmt(result.totalMs)} ms`);
+    }
+    if (o.write) {
+      const section = compileSection(device.description, family, result, runInfo(['compile', ...argv], 'cold').date);
+      writeFileSync(RESULTS_MD, updateCompileSection(existsSync(RESULTS_MD) ? readFileSync(RESULTS_MD, 'utf8') : '', adapterSlug(device.description) + '-' + family, section));
+      log(`wrote the ${device.description.implementation} table into ${RESULTS_MD}`);
+    }
+  } finally {
+    device.destroy();
+  }
+}
+
 export async function run(argv: string[]): Promise<void> {
   const [what, ...rest] = argv;
   if (what === 'kernels') return benchKernels(rest);
   if (what === 'model') return benchModel(rest);
   if (what === 'profile') return benchProfile(rest);
-  throw new UsageError(`bench: expected 'kernels', 'model' or 'profile'${what ? `, got '${what}'` : ''}`);
+  if (what === 'compile') return benchCompile(rest);
+  throw new UsageError(`bench: expected 'kernels', 'model', 'profile' or 'compile'${what ? `, got '${what}'` : ''}`);
 }
