@@ -3,9 +3,9 @@
 // 'direct' (register blocks without workgroup memory: conv_vec4.wgsl,
 // conv2d.wgsl, matmul.wgsl; on llvmpipe, where workgroup memory is plain RAM
 // and barriers are costly, 4× faster than the tiled kernels over a training
-// step). Every other op has one kernel for every adapter.
+// step, and slower to compile). Every other op has one kernel for every adapter.
 
-import type { Device } from '../engine/device.ts';
+import type { AdapterDescription, Device } from '../engine/device.ts';
 import { EngineError } from '../engine/errors.ts';
 
 export type KernelFamily = 'tiled' | 'direct';
@@ -26,16 +26,38 @@ export function parseFamilyChoice(value: string | undefined): KernelFamily | 'au
   return choice;
 }
 
+/** Mesa's major version from an adapter description ("OpenGL ES 3.2 Mesa 22.3.6", "llvmpipe: Mesa 25.0.7…"), or null. */
+export function mesaMajor(description: string): number | null {
+  const m = /\bMesa (\d+)\./.exec(description);
+  return m ? Number(m[1]) : null;
+}
+
 /**
- * 'tiled' on hardware GPUs, 'direct' on CPU implementations; the environment
- * variable WGRAD_KERNELS=tiled|direct|auto overrides it (to compare the two,
- * or to test the tiled kernels on a CPU). Read once per device.
+ * The family an adapter runs by default: 'tiled' on hardware GPUs; 'direct'
+ * on Mesa 22–23's llvmpipe, where it is 4× faster per training step and its
+ * pipelines compile in 25 s from an empty cache; 'tiled' on every other CPU
+ * implementation. On Mesa ≥ 24 (llvmpipe and lavapipe alike) the direct
+ * kernels took 5–8× longer to compile, 170 s before the first training step,
+ * against 16 s for the tiled ones; SwiftShader runs either slowly.
+ * Measured: bench/RESULTS.md, "Step time and first step per implementation".
+ */
+export function defaultFamily(d: Pick<AdapterDescription, 'kind' | 'implementation' | 'description'>): KernelFamily {
+  if (d.kind === 'gpu') return 'tiled';
+  const mesa = mesaMajor(d.description);
+  return (d.implementation === 'llvmpipe' || d.implementation === 'lavapipe') && mesa !== null && mesa < 24 ? 'direct' : 'tiled';
+}
+
+/**
+ * `defaultFamily` for the device; the environment variable
+ * WGRAD_KERNELS=tiled|direct|auto overrides it (to compare the two, to test
+ * the tiled kernels on a CPU, or to take direct's faster steps on Mesa ≥ 24
+ * after paying its compile once). Read once per device.
  */
 export function kernelFamily(device: Pick<Device, 'description'>): KernelFamily {
   let family = families.get(device);
   if (!family) {
     const choice = parseFamilyChoice(process.env.WGRAD_KERNELS);
-    family = choice === 'auto' ? (device.description.kind === 'gpu' ? 'tiled' : 'direct') : choice;
+    family = choice === 'auto' ? defaultFamily(device.description) : choice;
     families.set(device, family);
   }
   return family;

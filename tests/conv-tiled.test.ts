@@ -174,12 +174,23 @@ test('conv_tiled input-gradient phases: every dx pixel in exactly one phase, eve
   assert.equal(inputGradPhases(geometry({ x: [1, 1, 13, 17], w: [1, 1, 3, 3], stride: [2, 2], padding: [1, 1] })).map((p) => p.kh * p.kw), [4, 2, 2, 1]);
 });
 
-test('kernel family: tiled on GPU adapters, direct on the CPU adapter, WGRAD_KERNELS overrides, a bad value is an error', () => {
-  const fake = (kind: 'gpu' | 'cpu') => ({ description: { kind } }) as Device;
+test('kernel family: tiled on GPUs, direct on Mesa 22 llvmpipe only, WGRAD_KERNELS overrides, a bad value is an error', () => {
+  const adapters = {
+    gpu: { kind: 'gpu', implementation: 'nvidia', description: 'NVIDIA: 550.54' },
+    cpu: { kind: 'cpu', implementation: 'llvmpipe', description: 'OpenGL version OpenGL ES 3.2 Mesa 22.3.6' },
+    glMesa25: { kind: 'cpu', implementation: 'llvmpipe', description: 'OpenGL version OpenGL ES 3.2 Mesa 25.0.7-2' },
+    lavapipe22: { kind: 'cpu', implementation: 'lavapipe', description: 'llvmpipe: Mesa 23.3.1 (LLVM 15.0.6)' },
+    lavapipe25: { kind: 'cpu', implementation: 'lavapipe', description: 'llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1' },
+    swiftshader: { kind: 'cpu', implementation: 'swiftshader', description: 'SwiftShader driver 5.0.0' },
+  } as const;
+  const fake = (name: keyof typeof adapters) => ({ description: adapters[name] }) as unknown as Device;
   const saved = process.env.WGRAD_KERNELS;
   try {
     delete process.env.WGRAD_KERNELS;
-    assert.equal([kernelFamily(fake('gpu')), kernelFamily(fake('cpu'))], ['tiled', 'direct']);
+    assert.equal(
+      (Object.keys(adapters) as (keyof typeof adapters)[]).map((n) => kernelFamily(fake(n))),
+      ['tiled', 'direct', 'tiled', 'direct', 'tiled', 'tiled'],
+    );
     process.env.WGRAD_KERNELS = 'Tiled';
     assert.equal(kernelFamily(fake('cpu')), 'tiled');
     process.env.WGRAD_KERNELS = 'direct';
