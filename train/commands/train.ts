@@ -201,6 +201,8 @@ export async function run(argv: string[]): Promise<void> {
         const value = (await pending.value)[0];
         if (!Number.isFinite(value)) {
           failed = `the loss became ${value} at step ${pending.step}`;
+          // This step's read is still in flight: let it land before the device goes.
+          await reading.value.catch(() => undefined);
           break;
         }
         windowLoss += value;
