@@ -206,4 +206,41 @@ test('train: SIGTERM saves a checkpoint and exits cleanly; --resume continues', 
   assert.is(readSafetensors(join(out, 'last.safetensors')).metadata.step, String(step + 1));
 });
 
+/** Starts `lmfn ...args` as a user does (bin/lmfn.mjs, supervised), collecting its output. */
+function spawnLmfn(args: string[], env: Record<string, string> = {}) {
+  const bin = fileURLToPath(new URL('../bin/lmfn.mjs', import.meta.url));
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1', ...env } });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => (out.stdout += d));
+  child.stderr.on('data', (d) => (out.stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { child, out, exited };
+}
+
+test('train: SIGTERM at a random moment, mid-compile included, ends it within 10 s and the run resumes exactly', async () => {
+  const out = join(dir, 'run-random-signal');
+  // Shader caches off: the first seconds are pipeline compiles (a long submit the event loop cannot leave).
+  const delay = 1000 + Math.floor(Math.random() * 11000);
+  const run = spawnLmfn(trainArgs(out, 1000), { MESA_SHADER_CACHE_DISABLE: 'true' });
+  await new Promise((r) => setTimeout(r, delay));
+  const signalled = performance.now();
+  run.child.kill('SIGTERM');
+  const code = await run.exited;
+  const took = performance.now() - signalled;
+  const context = `SIGTERM after ${delay} ms: exit ${code} after ${Math.round(took)} ms\n${run.out.stderr.slice(-400)}`;
+  assert.ok(took < 10000, context);
+  assert.ok(code === 0 || code === 143, context);
+  assert.not.match(run.out.stderr, /^Warning: |XDG_RUNTIME_DIR|\.cpp:\d+/m, 'no native warning reaches the user');
+  const step = Number(readSafetensors(join(out, 'last.state.safetensors')).metadata.step);
+  assert.ok(step >= 0 && step < 1000, context);
+  // Resumed one step further, it equals a run that was never interrupted.
+  const resumed = await lmfn(...trainArgs(out, step + 1), '--resume');
+  assert.is(resumed.code, 0, resumed.err);
+  const straight = join(dir, 'run-random-signal-straight');
+  assert.is((await lmfn(...trainArgs(straight, step + 1))).code, 0);
+  const a = readSafetensors(join(out, 'last.safetensors'));
+  const b = readSafetensors(join(straight, 'last.safetensors'));
+  for (const [name, t] of b.tensors) assert.equal(a.tensors.get(name)!.data, t.data, `${name} after resuming from step ${step} (${context})`);
+});
+
 test.run();
