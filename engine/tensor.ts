@@ -119,13 +119,17 @@ export class Tensor {
     return (await this.read())[0];
   }
 
-  /** Overwrites the values from the CPU (shape unchanged). Not recorded by autograd. */
-  write(data: ArrayLike<number>): void {
-    if (data.length !== this.size) {
-      throw new ShapeError(`write: ${data.length} values for tensor ${this.describe()} of ${this.size} elements`);
+  /**
+   * Overwrites values from the CPU (shape unchanged), not recorded by autograd: all of them, or,
+   * with `start`, the `data.length` elements from flat index `start` on (`t.flatten()[start:].copy_()`).
+   */
+  write(data: ArrayLike<number>, start?: number): void {
+    if (start === undefined ? data.length !== this.size : !Number.isInteger(start) || start < 0 || start + data.length > this.size) {
+      const what = start === undefined ? '' : ` from element ${start}`;
+      throw new ShapeError(`write: ${data.length} values${what} for tensor ${this.describe()} of ${this.size} elements`);
     }
     const r = this.range();
-    this.device.write(r.buf, r.offset, data instanceof Float32Array ? data : Float32Array.from(data));
+    this.device.write(r.buf, r.offset + 4 * (start ?? 0), data instanceof Float32Array ? data : Float32Array.from(data));
   }
 
   /** A view with another shape and the same data; -1 infers one dimension. */

@@ -11,6 +11,7 @@ import { Conv2d, Conv3d } from '../engine/nn/conv.ts';
 import { ModuleList } from '../engine/nn/container.ts';
 import { kaimingNormal } from '../engine/nn/init.ts';
 import { Random } from '../engine/random.ts';
+import { identityWrites, type LMFNInit } from './identity.ts';
 
 /** RGB mean subtracted at the input and added back at the output (a constant, not a parameter). */
 export const MEAN_RGB = [0.4488, 0.4371, 0.404] as const;
@@ -255,6 +256,11 @@ class Decoder extends Module {
 export interface LMFNOptions {
   /** Seed of the initial weights (§9). */
   seed?: number;
+  /**
+   * 'paper' (default): §9's initialisation. 'identity': the same, with the layers on the
+   * picture's path set so that the network returns its input (model/identity.ts).
+   */
+  init?: LMFNInit;
 }
 
 export class LMFN extends Module {
@@ -268,6 +274,13 @@ export class LMFN extends Module {
     this.encoder = this.module('encoder', new Encoder(device, rng));
     this.decoder = this.module('decoder', new Decoder(device, rng));
     this.mean = Tensor.fromData(device, MEAN_RGB, [1, 3, 1, 1]).keep();
+    const init = options.init ?? 'paper';
+    if (init === 'identity') {
+      const params = new Map(this.namedParameters());
+      for (const { name, data } of identityWrites()) params.get(name)!.write(data, 0);
+    } else if (init !== 'paper') {
+      throw new RangeError(`LMFN: init must be 'paper' or 'identity', got '${init}'`);
+    }
   }
 
   /** Throws unless H and W are multiples of 16 and at least 64 (§2). */

@@ -90,6 +90,29 @@ test('deblur: a directory in tiles; 16-bit stays 16-bit; a bad --tile is a usage
   assert.match(badTile.err, 'multiple of 16');
 });
 
+test('init --init identity: weights that deblur any picture into itself, whole or in blended tiles', async () => {
+  const identity = join(dir, 'identity.safetensors');
+  const r = await lmfn('init', '--init', 'identity', '--output', identity, '--seed', '5');
+  assert.is(r.code, 0, r.err);
+  assert.is(readSafetensors(identity).metadata.init, 'identity');
+  assert.is(readSafetensors(weights).metadata.init, 'paper');
+  const h = 96;
+  const w = 150;
+  const rgb = planar(h, w, 4);
+  const input = join(dir, 'id16.png');
+  writeImage(input, { width: w, height: h, rgb, alpha: null, bitDepth: 16, channels: 'rgb' });
+  const original = readImage(input).rgb;
+  for (const tile of ['0', '64']) {
+    const output = join(dir, `id-out-${tile}.png`);
+    const d = await lmfn('deblur', '--weights', identity, '--input', input, '--output', output, '--tile', tile);
+    assert.is(d.code, 0, d.err);
+    assertClose(readImage(output).rgb, original, `identity deblur, --tile ${tile}`, { rtol: 0, atol: 1 / 65535 });
+  }
+  const bad = await lmfn('init', '--init', 'zeros', '--output', identity);
+  assert.is(bad.code, 2);
+  assert.match(bad.err, "--init must be paper or identity, got 'zeros'");
+});
+
 test('a malformed checkpoint gets a specific error, not a stack trace', async () => {
   const input = join(dir, 'odd.png');
   const good = readSafetensors(weights);
@@ -151,8 +174,20 @@ test('grads matches the float64 reference (loss and every gradient, 64×64, θ a
 
 const trainArgs = (out: string, steps: number) => [
   'train', '--data', 'default', '--out', out, '--steps', String(steps), '--batch', '2', '--crop', '64',
-  '--val-every', '1000', '--log-every', '1', '--lr', '1e-3',
+  '--val-every', '1000', '--log-every', '1', '--lr', '1e-3', '--init', 'paper',
 ];
+
+test('train starts from the identity by default: step 0 scores exactly the blurred input', async () => {
+  const out = join(dir, 'run-identity');
+  const args = trainArgs(out, 1).slice(0, -2);
+  const r = await lmfn(...args);
+  assert.is(r.code, 0, r.err);
+  assert.match(r.err, 'identity init');
+  const first = JSON.parse(readFileSync(join(out, 'metrics.jsonl'), 'utf8').split('\n')[0]);
+  assert.is(first.step, 0);
+  assert.ok(Math.abs(first.val_psnr - first.blur_psnr) < 1e-3, `step 0: ${first.val_psnr} dB against the input's ${first.blur_psnr}`);
+  assert.is(readSafetensors(join(out, 'last.safetensors')).metadata.init, 'identity');
+});
 
 test('train: the loss falls, and N steps + resume + M steps equals N+M steps straight', async () => {
   const straight = join(dir, 'run-straight');

@@ -4,8 +4,9 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ShapeError, Tensor, noGrad, ops } from '../engine/index.ts';
+import { Adam, ShapeError, Tensor, noGrad, ops, tidy } from '../engine/index.ts';
 import { LMFN, modelSize } from '../model/lmfn.ts';
+import { encoderChannelOfShuffle } from '../model/identity.ts';
 import { autoTile } from '../model/deblur.ts';
 import { kernelFamily, useKernelFamily } from '../kernels/family.ts';
 import { lmfnLossAndGrads, lmfnParameterSpecs, lmfnRandomWeights } from './ref/lmfn64.ts';
@@ -91,6 +92,58 @@ test('forward output and all 176 gradients match the float64 reference through b
       useKernelFamily(device, before);
     }
   }
+});
+
+test('identity init: the output equals the input for random images of several sizes, the paper init elsewhere', async () => {
+  const device = await testDevice();
+  const shuffle = Array.from({ length: 48 }, (_, t) => encoderChannelOfShuffle(t));
+  assert.equal([...shuffle].sort((a, b) => a - b), Array.from({ length: 48 }, (_, i) => i), 'a permutation of the 48 pixel channels');
+  const model = new LMFN(device, { seed: 7, init: 'identity' });
+  const r = rng(11);
+  for (const shape of [[1, 3, 64, 64], [2, 3, 80, 112], [1, 3, 144, 64]] as const) {
+    const n = (shape as readonly number[]).reduce((a, b) => a * b, 1);
+    const input = Float32Array.from(r.uniform(n, 0, 1));
+    const x = Tensor.fromData(device, input, shape);
+    const out = noGrad(() => model.forward(x));
+    // s = x − mean carried as s + 1 through the encoder: float32 rounding at 2, a few 1e-7.
+    assertClose(await out.read(), input, `identity ${shape.join('×')}`, { rtol: 0, atol: 4e-7 });
+    noGrad(() => [x, out].forEach((t) => t.dispose()));
+  }
+  // Only leading rows change: the paper's init (same seed) stays in the rest.
+  const paper = new LMFN(device, { seed: 7 });
+  const [a, b] = await Promise.all([model.stateDict(), paper.stateDict()]);
+  assert.equal([...a.get('encoder.down1.weight')!.data.slice(12 * 576)], [...b.get('encoder.down1.weight')!.data.slice(12 * 576)]);
+  assert.equal([...a.get('decoder.rfdb.2.c5.weight')!.data], [...b.get('decoder.rfdb.2.c5.weight')!.data]);
+  assert.ok(a.get('encoder.down3.weight')!.data.every((v) => v === 0), 'down3 starts at zero');
+  assert.throws(() => new LMFN(device, { init: 'kaiming' as 'paper' }), /init must be 'paper' or 'identity', got 'kaiming'/);
+  model.dispose();
+  paper.dispose();
+});
+
+test('identity init: every parameter gets a non-zero gradient within three Adam steps', async () => {
+  const device = await testDevice();
+  const model = new LMFN(device, { seed: 2, init: 'identity' });
+  const optimizer = new Adam(model.parameters(), { lr: 1e-3 });
+  const r = rng(12);
+  const moved = new Set<string>();
+  for (let step = 0; step < 3; step++) {
+    const x = Tensor.fromData(device, Float32Array.from(r.uniform(2 * 3 * 64 * 64, 0, 1)), [2, 3, 64, 64]);
+    const y = Tensor.fromData(device, Float32Array.from(r.uniform(2 * 3 * 64 * 64, 0, 1)), [2, 3, 64, 64]);
+    const loss = tidy(() => {
+      optimizer.zeroGrad();
+      const l = ops.mseLoss(model.forward(x), y);
+      l.backward();
+      return l;
+    });
+    const grads = await Promise.all(model.namedParameters().map(async ([n, t]) => [n, await t.grad!.read()] as const));
+    for (const [n, g] of grads) if (g.some((v) => v !== 0)) moved.add(n);
+    optimizer.step();
+    noGrad(() => [x, y, loss].forEach((t) => t.dispose()));
+  }
+  const dead = model.namedParameters().map(([n]) => n).filter((n) => !moved.has(n));
+  assert.equal(dead, [], 'parameters without gradient');
+  optimizer.dispose();
+  model.dispose();
 });
 
 test('autoTile: the whole image when its activations fit a binding, else the largest square tile that fits', () => {

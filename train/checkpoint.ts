@@ -43,7 +43,8 @@ export async function saveCheckpoint(runDir: string, model: LMFN, optimizer: Ada
     tensors.set(`adam.v.${name}`, { shape: weights.get(name)!.shape, data: adam.v[i] });
   });
   const p = paths(runDir);
-  const meta = { step: String(run.step), format: 'pt' };
+  // Runs from before --init existed started from the paper's init.
+  const meta = { step: String(run.step), format: 'pt', init: String(run.config.init ?? 'paper') };
   writeSafetensors(p.state, tensors, {
     ...meta,
     adam_step: String(adam.step),

@@ -2,6 +2,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join, resolve } from 'node:path';
 import { Adam, Tensor, noGrad, ops, tidy } from '../../engine/index.ts';
 import { LMFN } from '../../model/lmfn.ts';
+import { LMFN_INITS, type LMFNInit } from '../../model/identity.ts';
 import { CommandError, helpText, parseFlags, UsageError } from '../args.ts';
 import { loadCheckpoint, paths, saveCheckpoint, type RunState } from '../checkpoint.ts';
 import { openDataset } from '../data/dataset.ts';
@@ -23,6 +24,12 @@ const flags = {
   'lr-step': { type: 'number', help: 'multiply the learning rate by --lr-gamma every this many steps', default: 500000 },
   'lr-gamma': { type: 'number', help: 'learning-rate decay factor', default: 0.1 },
   'weight-decay': { type: 'number', help: "Adam's L2 weight decay (added to the gradient, as PyTorch's Adam)", default: 1e-4 },
+  init: {
+    type: 'string',
+    help: "'identity': the paper's init with the picture's path set to pass the input through, so training starts at the\n" +
+      "blurred input's PSNR (not in the paper; README, Initialisation); 'paper': §9's init",
+    default: 'identity',
+  },
   seed: { type: 'number', help: 'seed of the weights and of the data order', default: 0 },
   'val-every': { type: 'number', help: 'validate (PSNR/SSIM) and save a checkpoint every this many steps', default: 500 },
   'log-every': { type: 'number', help: 'log line / metrics.jsonl record every this many steps', default: 10 },
@@ -40,7 +47,7 @@ export const help = helpText(
 type Options = ReturnType<typeof parseFlags<typeof flags>>;
 
 /** The settings a resumed run must share with the original for an exact continuation. */
-const FIXED = ['data', 'batch', 'crop', 'lr', 'lr-step', 'lr-gamma', 'weight-decay', 'seed', 'flips'] as const;
+const FIXED = ['data', 'init', 'batch', 'crop', 'lr', 'lr-step', 'lr-gamma', 'weight-decay', 'seed', 'flips'] as const;
 
 export function learningRate(base: number, gamma: number, every: number, step: number): number {
   return base * gamma ** Math.floor(step / every);
@@ -51,6 +58,7 @@ function checkOptions(o: Options): void {
     if (!Number.isInteger(o[k]) || o[k] < 1) throw new UsageError(`train: --${k} must be a positive integer, got ${o[k]}`);
   }
   if (o.crop % 16 || o.crop < 64) throw new UsageError(`train: --crop must be a multiple of 16 that is at least 64, got ${o.crop}`);
+  if (!LMFN_INITS.includes(o.init as LMFNInit)) throw new UsageError(`train: --init must be ${LMFN_INITS.join(' or ')}, got '${o.init}'`);
   if (!(o.lr > 0)) throw new UsageError(`train: --lr must be positive, got ${o.lr}`);
 }
 
@@ -113,7 +121,7 @@ export async function run(argv: string[]): Promise<void> {
   mkdirSync(runDir, { recursive: true });
 
   const device = await openDevice();
-  const model = new LMFN(device, { seed: opts.seed });
+  const model = new LMFN(device, { seed: opts.seed, init: opts.init as LMFNInit });
   const optimizer = new Adam(model.parameters(), { lr: opts.lr, betas: [0.9, 0.999], eps: 1e-8, weightDecay: opts['weight-decay'] });
   let run: RunState = { step: 0, batches: 0, bestPsnr: -Infinity, config: Object.fromEntries(FIXED.map((k) => [k, opts[k] ?? false])) };
   if (opts.resume) {
@@ -121,7 +129,7 @@ export async function run(argv: string[]): Promise<void> {
     // The original run's settings win, so the continuation is exact; say so if they differ.
     const given = new Set(argv.map((a) => a.replace(/^--/, '').split('=')[0]));
     for (const k of FIXED) {
-      if (given.has(k) && run.config[k] !== opts[k]) console.error(`note: --${k} ${opts[k]} ignored; the run was started with ${run.config[k]}`);
+      if (given.has(k) && k in run.config && run.config[k] !== opts[k]) console.error(`note: --${k} ${opts[k]} ignored; the run was started with ${run.config[k]}`);
     }
     opts = { ...opts, ...run.config } as Options;
     console.error(`resuming ${runDir} at step ${run.step}`);
@@ -133,7 +141,7 @@ export async function run(argv: string[]): Promise<void> {
   const dataset = openDataset(opts.data);
   const loader = new BatchLoader(dataset, { batch: opts.batch, crop: opts.crop, flips: Boolean(opts.flips), seed: opts.seed, startBatch: run.batches });
   console.error(`data: ${dataset.describe()}\n      ${loader.describe()}`);
-  console.error(`model: LMFN, ${model.parameterCount().toLocaleString('en-US')} parameters; Adam lr ${opts.lr} ×${opts['lr-gamma']} every ${opts['lr-step']} steps, weight decay ${opts['weight-decay']}`);
+  console.error(`model: LMFN, ${model.parameterCount().toLocaleString('en-US')} parameters, ${opts.init} init; Adam lr ${opts.lr} ×${opts['lr-gamma']} every ${opts['lr-step']} steps, weight decay ${opts['weight-decay']}`);
 
   // Keep only metrics up to the checkpoint: a resumed run rewrites what came after it.
   const kept = readMetrics(files.metrics, run.step);
@@ -253,10 +261,14 @@ export async function run(argv: string[]): Promise<void> {
     const v = lastVal as ValResult;
     console.log(`  validation   PSNR ${v.psnr.toFixed(2)} dB, SSIM ${v.ssim.toFixed(4)} (blurred input ${v.blurPsnr.toFixed(2)} dB, ${v.blurSsim.toFixed(4)}); pictures in ${join(runDir, 'val')}/`);
     if (v.psnr < v.blurPsnr) {
+      const why =
+        opts.init === 'paper'
+          ? `LMFN has no global skip, so from the paper's init it first has to learn the identity (thousands of steps on a CPU);\n` +
+            `--init identity starts it there.`
+          : `It started as the identity, at the blurred input's PSNR: try a lower --lr, or more steps.`;
       console.log(
-        `\nNote: the output is still below the blurred input's PSNR. LMFN has no global skip, so from scratch it first has to\n` +
-          `learn the identity; with PyTorch on a 2-core CPU, 4,000 steps at 4×64² still leave it just under the blurred input on\n` +
-          `real camera-shake blur. Real gains need GPU-scale training (the paper trains for over a million steps), e.g.\n` +
+        `\nNote: the output is below the blurred input's PSNR. ${why} Real gains need GPU-scale training (the paper\n` +
+          `trains for over a million steps), e.g.\n` +
           `  lmfn train --data GOPRO_ROOT --out runs/gopro --crop 256 --batch 16 --steps 1000000 --val-every 5000`,
       );
     }
