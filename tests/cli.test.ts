@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../train/cli.ts';
+import { learningRate } from '../train/commands/train.ts';
 import { readSafetensors, serializeSafetensors, writeSafetensors } from '../engine/safetensors.ts';
 import { readImage, writeImage } from '../train/image.ts';
 import { lmfnLossAndGrads, lmfnRandomWeights } from './ref/lmfn64.ts';
@@ -176,6 +177,17 @@ const trainArgs = (out: string, steps: number) => [
   'train', '--data', 'default', '--out', out, '--steps', String(steps), '--batch', '2', '--crop', '64',
   '--val-every', '1000', '--log-every', '1', '--lr', '1e-3', '--init', 'paper',
 ];
+
+test('learning rate: the step schedule, times a linear warm-up', () => {
+  const close = (a: number, b: number) => assert.ok(Math.abs(a - b) <= 1e-12 * Math.abs(b), `${a} vs ${b}`);
+  close(learningRate(1e-3, 0.1, 500, 0), 1e-3);
+  close(learningRate(1e-3, 0.1, 500, 499), 1e-3);
+  close(learningRate(1e-3, 0.1, 500, 500), 1e-4);
+  close(learningRate(1e-3, 0.1, 500, 0, 100), 1e-5); // the first step runs at 1/100
+  close(learningRate(1e-3, 0.1, 500, 49, 100), 5e-4);
+  close(learningRate(1e-3, 0.1, 500, 99, 100), 1e-3);
+  close(learningRate(1e-3, 0.1, 500, 1200, 100), 1e-5);
+});
 
 test('train starts from the identity by default: step 0 scores exactly the blurred input', async () => {
   const out = join(dir, 'run-identity');

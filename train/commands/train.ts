@@ -23,6 +23,7 @@ const flags = {
   lr: { type: 'number', help: 'initial learning rate', default: 1e-4 },
   'lr-step': { type: 'number', help: 'multiply the learning rate by --lr-gamma every this many steps', default: 500000 },
   'lr-gamma': { type: 'number', help: 'learning-rate decay factor', default: 0.1 },
+  warmup: { type: 'number', help: 'raise the learning rate linearly over the first this many steps (0: none, as the paper)', default: 0 },
   'weight-decay': { type: 'number', help: "Adam's L2 weight decay (added to the gradient, as PyTorch's Adam)", default: 1e-4 },
   init: {
     type: 'string',
@@ -47,16 +48,18 @@ export const help = helpText(
 type Options = ReturnType<typeof parseFlags<typeof flags>>;
 
 /** The settings a resumed run must share with the original for an exact continuation. */
-const FIXED = ['data', 'init', 'batch', 'crop', 'lr', 'lr-step', 'lr-gamma', 'weight-decay', 'seed', 'flips'] as const;
+const FIXED = ['data', 'init', 'batch', 'crop', 'lr', 'lr-step', 'lr-gamma', 'warmup', 'weight-decay', 'seed', 'flips'] as const;
 
-export function learningRate(base: number, gamma: number, every: number, step: number): number {
-  return base * gamma ** Math.floor(step / every);
+/** The learning rate of the step after `step` completed ones: the step schedule, scaled by a linear warm-up over the first `warmup` steps. */
+export function learningRate(base: number, gamma: number, every: number, step: number, warmup = 0): number {
+  return base * gamma ** Math.floor(step / every) * (warmup > 0 ? Math.min(1, (step + 1) / warmup) : 1);
 }
 
 function checkOptions(o: Options): void {
   for (const k of ['steps', 'batch', 'val-every', 'log-every', 'lr-step'] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 1) throw new UsageError(`train: --${k} must be a positive integer, got ${o[k]}`);
   }
+  if (!Number.isInteger(o.warmup) || o.warmup < 0) throw new UsageError(`train: --warmup must be a whole number of steps, got ${o.warmup}`);
   if (o.crop % 16 || o.crop < 64) throw new UsageError(`train: --crop must be a multiple of 16 that is at least 64, got ${o.crop}`);
   if (!LMFN_INITS.includes(o.init as LMFNInit)) throw new UsageError(`train: --init must be ${LMFN_INITS.join(' or ')}, got '${o.init}'`);
   if (!(o.lr > 0)) throw new UsageError(`train: --lr must be positive, got ${o.lr}`);
@@ -141,7 +144,7 @@ export async function run(argv: string[]): Promise<void> {
   const dataset = openDataset(opts.data);
   const loader = new BatchLoader(dataset, { batch: opts.batch, crop: opts.crop, flips: Boolean(opts.flips), seed: opts.seed, startBatch: run.batches });
   console.error(`data: ${dataset.describe()}\n      ${loader.describe()}`);
-  console.error(`model: LMFN, ${model.parameterCount().toLocaleString('en-US')} parameters, ${opts.init} init; Adam lr ${opts.lr} ×${opts['lr-gamma']} every ${opts['lr-step']} steps, weight decay ${opts['weight-decay']}`);
+  console.error(`model: LMFN, ${model.parameterCount().toLocaleString('en-US')} parameters, ${opts.init} init; Adam lr ${opts.lr}${opts.warmup ? ` (warm-up ${opts.warmup} steps)` : ''} ×${opts['lr-gamma']} every ${opts['lr-step']} steps, weight decay ${opts['weight-decay']}`);
 
   // Keep only metrics up to the checkpoint: a resumed run rewrites what came after it.
   const kept = readMetrics(files.metrics, run.step);
@@ -191,7 +194,7 @@ export async function run(argv: string[]): Promise<void> {
     while (run.step < opts.steps && !interrupted) {
       const batch = await next!;
       const step = run.step + 1;
-      optimizer.lr = learningRate(opts.lr, opts['lr-gamma'], opts['lr-step'], run.step);
+      optimizer.lr = learningRate(opts.lr, opts['lr-gamma'], opts['lr-step'], run.step, opts.warmup);
       const loss = tidy(() => {
         const blur = Tensor.fromData(device, batch.blur, batch.shape);
         const sharp = Tensor.fromData(device, batch.sharp, batch.shape);
