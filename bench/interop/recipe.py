@@ -4,7 +4,8 @@ bench/interop/parity.ts dumped, once per candidate recipe, from the same initial
 records validation PSNR against the blurred input's every --val-every steps.
 
 Writes DIR/recipe.md (table: PSNR gain over the blurred input per evaluation, per recipe) and
-DIR/recipe.jsonl (the curves). The candidates are learning rate and linear warm-up; batches, crop
+DIR/recipe.jsonl (the curves). The candidates are learning rate (lr), linear warm-up (warmup, steps) and
+Adam's L2 weight decay (wd; default the dump's); batches, crop
 and data are those of the dump (re-dump with parity.ts --crop/--batch for others).
 
 Usage: /usr/bin/python3 bench/interop/recipe.py DIR [--threads 2] [--val-every 100]
@@ -50,7 +51,7 @@ curves = []
 for r in recipes:
     model = LMFN()
     model.load_state_dict(weights, strict=True)
-    opt = torch.optim.Adam(model.parameters(), lr=r['lr'], betas=(0.9, 0.999), eps=1e-8, weight_decay=cfg['weightDecay'])
+    opt = torch.optim.Adam(model.parameters(), lr=r['lr'], betas=(0.9, 0.999), eps=1e-8, weight_decay=r.get('wd', cfg['weightDecay']))
     warmup = int(r.get('warmup', 0))
     curve = []
     t0 = time.perf_counter()
