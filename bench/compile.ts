@@ -91,9 +91,15 @@ export function compileSection(adapter: Device['description'], family: string, r
     `${adapter.description}. ${date}, \`lmfn bench compile --batch ${result.batch} --crop ${result.crop}\`: ` +
       `${result.pipelines} pipelines, ${(sum / 1000).toFixed(1)} s of compiling (cold ms: creation + first dispatch − second).`,
     '',
-    '| kernel | variant | cold ms |',
-    '|---|---|---|',
-    ...result.rows.map((r) => `| ${r.kernel} | \`${r.variant}\` | ${Math.round(r.coldMs)} |`),
+    '| kernel | override constants | workgroup | cold ms |',
+    '|---|---|---|---|',
+    ...result.rows.map((r) => {
+      // A variant is "constants|workgroup"; a '|' inside a table cell would split it.
+      const bar = r.variant.lastIndexOf('|');
+      const constants = bar >= 0 ? r.variant.slice(0, bar) : r.variant;
+      const workgroup = bar >= 0 ? r.variant.slice(bar + 1) : '';
+      return `| ${r.kernel} | ${constants === '{}' ? '–' : `\`${constants}\``} | ${workgroup} | ${Math.round(r.coldMs)} |`;
+    }),
   ];
   return lines.join('\n');
 }
