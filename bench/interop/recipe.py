@@ -5,7 +5,8 @@ records validation PSNR against the blurred input's every --val-every steps.
 
 Writes DIR/recipe.md (table: PSNR gain over the blurred input per evaluation, per recipe) and
 DIR/recipe.jsonl (the curves). The candidates are learning rate (lr), linear warm-up (warmup, steps) and
-Adam's L2 weight decay (wd; default the dump's); batches, crop
+Adam's L2 weight decay (wd; default the dump's) and a learning-rate multiplier for the tensors that
+start at zero (zlr); batches, crop
 and data are those of the dump (re-dump with parity.ts --crop/--batch for others).
 
 Usage: /usr/bin/python3 bench/interop/recipe.py DIR [--threads 2] [--val-every 100]
@@ -51,7 +52,11 @@ curves = []
 for r in recipes:
     model = LMFN()
     model.load_state_dict(weights, strict=True)
-    opt = torch.optim.Adam(model.parameters(), lr=r['lr'], betas=(0.9, 0.999), eps=1e-8, weight_decay=r.get('wd', cfg['weightDecay']))
+    # zlr: a learning-rate multiplier for the tensors that start all zero (the identity start's zero convs).
+    zero = [p for n, p in model.named_parameters() if not weights[n].any()]
+    rest = [p for n, p in model.named_parameters() if weights[n].any()]
+    groups = [{'params': rest, 'scale': 1.0}, {'params': zero, 'scale': r.get('zlr', 1.0)}]
+    opt = torch.optim.Adam(groups, lr=r['lr'], betas=(0.9, 0.999), eps=1e-8, weight_decay=r.get('wd', cfg['weightDecay']))
     warmup = int(r.get('warmup', 0))
     curve = []
     t0 = time.perf_counter()
@@ -62,7 +67,7 @@ for r in recipes:
         if step == steps:
             break
         for g in opt.param_groups:
-            g['lr'] = r['lr'] * min(1.0, (step + 1) / warmup) if warmup else r['lr']
+            g['lr'] = g['scale'] * r['lr'] * (min(1.0, (step + 1) / warmup) if warmup else 1.0)
         b = batches[step]
         opt.zero_grad()
         ((model(b['blur']) - b['sharp']) ** 2).mean().backward()
