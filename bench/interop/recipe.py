@@ -6,7 +6,7 @@ records validation PSNR against the blurred input's every --val-every steps.
 Writes DIR/recipe.md (table: PSNR gain over the blurred input per evaluation, per recipe) and
 DIR/recipe.jsonl (the curves). The candidates are learning rate (lr), linear warm-up (warmup, steps) and
 Adam's L2 weight decay (wd; default the dump's) and a learning-rate multiplier for the tensors that
-start at zero (zlr); batches, crop
+start at zero (zlr) or carry the picture in the identity start (plr); batches, crop
 and data are those of the dump (re-dump with parity.ts --crop/--batch for others).
 
 Usage: /usr/bin/python3 bench/interop/recipe.py DIR [--threads 2] [--val-every 100]
@@ -47,15 +47,21 @@ def psnr(a, b):
     return 10 * math.log10(1 / mse)
 
 
+PICTURE_PATH = {'encoder.head', 'encoder.down1', 'encoder.down2', 'decoder.head', 'decoder.tail'}
 blur_psnr = sum(psnr(v['blur'], v['sharp']) for v in val) / len(val)
 curves = []
 for r in recipes:
     model = LMFN()
     model.load_state_dict(weights, strict=True)
     # zlr: a learning-rate multiplier for the tensors that start all zero (the identity start's zero convs).
-    zero = [p for n, p in model.named_parameters() if not weights[n].any()]
-    rest = [p for n, p in model.named_parameters() if weights[n].any()]
-    groups = [{'params': rest, 'scale': 1.0}, {'params': zero, 'scale': r.get('zlr', 1.0)}]
+    # plr: the same for the convs that carry the picture in the identity start.
+    def group(n):
+        if not weights[n].any():
+            return 'zero'
+        return 'picture' if n.rsplit('.', 1)[0] in PICTURE_PATH else 'rest'
+    scale = {'rest': 1.0, 'zero': r.get('zlr', 1.0), 'picture': r.get('plr', 1.0)}
+    named = list(model.named_parameters())
+    groups = [{'params': [p for n, p in named if group(n) == g], 'scale': scale[g]} for g in scale]
     opt = torch.optim.Adam(groups, lr=r['lr'], betas=(0.9, 0.999), eps=1e-8, weight_decay=r.get('wd', cfg['weightDecay']))
     warmup = int(r.get('warmup', 0))
     curve = []
