@@ -29,6 +29,10 @@ export const IDENTITY_OFFSET = 1;
 export type LMFNInit = 'paper' | 'identity';
 export const LMFN_INITS: readonly LMFNInit[] = ['paper', 'identity'];
 
+export function isLMFNInit(value: unknown): value is LMFNInit {
+  return LMFN_INITS.includes(value as LMFNInit);
+}
+
 /** `data` replaces the elements of parameter `name` from flat index 0 on. */
 export interface PrefixWrite {
   name: string;

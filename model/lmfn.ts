@@ -11,7 +11,7 @@ import { Conv2d, Conv3d } from '../engine/nn/conv.ts';
 import { ModuleList } from '../engine/nn/container.ts';
 import { kaimingNormal } from '../engine/nn/init.ts';
 import { Random } from '../engine/random.ts';
-import { identityWrites, type LMFNInit } from './identity.ts';
+import { LMFN_INITS, identityWrites, isLMFNInit, type LMFNInit } from './identity.ts';
 
 /** RGB mean subtracted at the input and added back at the output (a constant, not a parameter). */
 export const MEAN_RGB = [0.4488, 0.4371, 0.404] as const;
@@ -275,11 +275,10 @@ export class LMFN extends Module {
     this.decoder = this.module('decoder', new Decoder(device, rng));
     this.mean = Tensor.fromData(device, MEAN_RGB, [1, 3, 1, 1]).keep();
     const init = options.init ?? 'paper';
+    if (!isLMFNInit(init)) throw new RangeError(`LMFN: init must be ${LMFN_INITS.map((i) => `'${i}'`).join(' or ')}, got '${init}'`);
     if (init === 'identity') {
       const params = new Map(this.namedParameters());
       for (const { name, data } of identityWrites()) params.get(name)!.write(data, 0);
-    } else if (init !== 'paper') {
-      throw new RangeError(`LMFN: init must be 'paper' or 'identity', got '${init}'`);
     }
   }
 

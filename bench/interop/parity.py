@@ -14,6 +14,7 @@ import json, math, os, sys, time
 import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lmfn import LMFN, st_read
+from common import psnr, read_val
 
 LOSS_WINDOW = 10
 LOSS_RTOL = 0.01
@@ -32,16 +33,7 @@ weights, meta = st_read(os.path.join(d, 'init.safetensors'))
 model = LMFN()
 model.load_state_dict(weights, strict=True)
 opt = torch.optim.Adam(model.parameters(), lr=cfg['lr'], betas=tuple(cfg['betas']), eps=cfg['eps'], weight_decay=cfg['weightDecay'])
-val = []
-i = 0
-while os.path.exists(os.path.join(d, 'val', f'{i}.safetensors')):
-    val.append(st_read(os.path.join(d, 'val', f'{i}.safetensors'))[0])
-    i += 1
-
-def psnr(a, b):
-    # train/metrics.ts: both clamped to [0, 1], float64 mean squared error
-    mse = ((a.double().clamp(0, 1) - b.double().clamp(0, 1)) ** 2).mean().item()
-    return 10 * math.log10(1 / mse)
+val = read_val(d)
 
 def validate():
     with torch.no_grad():

@@ -1,5 +1,5 @@
-// Long-horizon parity, our half: trains LMFN on the engine exactly as `lmfn train`
-// does (Adam β 0.9/0.999, ε 1e-8, L2 weight decay, MSE, the same loader) and dumps
+// Long-horizon parity, our half: trains LMFN on the engine with `lmfn train`'s step and
+// validation (Adam β 0.9/0.999, ε 1e-8, L2 weight decay, MSE, the same loader) and dumps
 // what bench/interop/parity.py needs to train the independent PyTorch LMFN on the
 // same weights and the same batches: the initial weights, every batch, the
 // validation pairs, and our loss per step and validation PSNR per evaluation.
@@ -11,13 +11,13 @@
 
 import { mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Adam, Tensor, getDevice, noGrad, ops, tidy } from '../../engine/index.ts';
+import { Adam, getDevice } from '../../engine/index.ts';
 import { writeSafetensors } from '../../engine/safetensors.ts';
 import { LMFN } from '../../model/lmfn.ts';
 import type { LMFNInit } from '../../model/identity.ts';
 import { openDataset } from '../../train/data/dataset.ts';
 import { BatchLoader } from '../../train/data/loader.ts';
-import { psnr } from '../../train/metrics.ts';
+import { trainStep, validate as validateRun } from '../../train/commands/train.ts';
 
 function flag(name: string, fallback?: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -50,23 +50,17 @@ writeSafetensors(join(out, 'init.safetensors'), await model.stateDict(), { forma
 const optimizer = new Adam(model.parameters(), { lr, betas: [0.9, 0.999], eps: 1e-8, weightDecay });
 const loader = new BatchLoader(openDataset('default'), { batch, crop, flips: false, seed, startBatch: 0 });
 
-const val: { blur: Float32Array; sharp: Float32Array; shape: [1, 3, number, number] }[] = [];
+let pairs = 0;
 for await (const v of loader.valBatches()) {
-  val.push(v);
-  writeSafetensors(join(out, 'val', `${val.length - 1}.safetensors`), new Map([
+  writeSafetensors(join(out, 'val', `${pairs++}.safetensors`), new Map([
     ['blur', { shape: v.shape, data: v.blur }],
     ['sharp', { shape: v.shape, data: v.sharp }],
   ]));
 }
 
 async function validate(step: number): Promise<void> {
-  let sum = 0;
-  for (const v of val) {
-    const y = noGrad(() => tidy(() => model.forward(Tensor.fromData(device, v.blur, v.shape))));
-    sum += psnr(await y.read(), v.sharp);
-    y.dispose();
-  }
-  appendFileSync(log, JSON.stringify({ step, val_psnr: sum / val.length, blur_psnr: val.reduce((s, v) => s + psnr(v.blur, v.sharp), 0) / val.length }) + '\n');
+  const v = await validateRun(model, loader);
+  appendFileSync(log, JSON.stringify({ step, val_psnr: v.psnr, blur_psnr: v.blurPsnr }) + '\n');
 }
 
 const started = Date.now();
@@ -77,15 +71,7 @@ for (let step = 1; step <= steps; step++) {
     ['blur', { shape: b.shape, data: b.blur }],
     ['sharp', { shape: b.shape, data: b.sharp }],
   ]));
-  const loss = tidy(() => {
-    const blur = Tensor.fromData(device, b.blur, b.shape);
-    const sharp = Tensor.fromData(device, b.sharp, b.shape);
-    optimizer.zeroGrad();
-    const l = ops.mseLoss(model.forward(blur), sharp);
-    l.backward();
-    optimizer.step();
-    return l;
-  });
+  const loss = trainStep(model, optimizer, b);
   appendFileSync(log, JSON.stringify({ step, loss: await loss.item() }) + '\n');
   loss.dispose();
   if (step % valEvery === 0 || step === steps) await validate(step);

@@ -16,6 +16,7 @@ import json, math, os, sys, time
 import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lmfn import LMFN, st_read
+from common import psnr, read_val
 
 
 def arg(name, default):
@@ -36,15 +37,9 @@ recipes = [{k: float(v) for k, v in (p.split('=') for p in s.split(','))} for s 
 cfg = json.load(open(os.path.join(d, 'config.json')))
 steps = len([f for f in os.listdir(os.path.join(d, 'batches')) if f.endswith('.safetensors')])
 batches = [st_read(os.path.join(d, 'batches', f'{s:05d}.safetensors'))[0] for s in range(1, steps + 1)]
-val = []
-while os.path.exists(os.path.join(d, 'val', f'{len(val)}.safetensors')):
-    val.append(st_read(os.path.join(d, 'val', f'{len(val)}.safetensors'))[0])
+val = read_val(d)
 weights, _ = st_read(os.path.join(d, 'init.safetensors'))
 
-
-def psnr(a, b):
-    mse = ((a.double().clamp(0, 1) - b.double().clamp(0, 1)) ** 2).mean().item()
-    return 10 * math.log10(1 / mse)
 
 
 PICTURE_PATH = {'encoder.head', 'encoder.down1', 'encoder.down2', 'decoder.head', 'decoder.tail'}

@@ -1,6 +1,6 @@
 import { LMFN } from '../../model/lmfn.ts';
 import { saveWeights } from '../../model/checkpoint.ts';
-import { LMFN_INITS, type LMFNInit } from '../../model/identity.ts';
+import { LMFN_INITS, isLMFNInit } from '../../model/identity.ts';
 import { helpText, parseFlags, UsageError } from '../args.ts';
 import { openDevice } from './common.ts';
 
@@ -18,9 +18,10 @@ export const help = helpText(
 
 export async function run(argv: string[]): Promise<void> {
   const opts = parseFlags('init', flags, argv);
-  if (!LMFN_INITS.includes(opts.init as LMFNInit)) throw new UsageError(`init: --init must be ${LMFN_INITS.join(' or ')}, got '${opts.init}'`);
+  const init = opts.init;
+  if (!isLMFNInit(init)) throw new UsageError(`init: --init must be ${LMFN_INITS.join(' or ')}, got '${init}'`);
   const device = await openDevice();
-  const model = new LMFN(device, { seed: opts.seed, init: opts.init as LMFNInit });
+  const model = new LMFN(device, { seed: opts.seed, init });
   await saveWeights(model, opts.output, { seed: String(opts.seed), init: opts.init });
   console.log(`wrote ${model.namedParameters().length} tensors (${model.parameterCount().toLocaleString('en-US')} parameters) to ${opts.output}`);
   model.dispose();

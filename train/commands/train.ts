@@ -2,11 +2,11 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join, resolve } from 'node:path';
 import { Adam, Tensor, noGrad, ops, tidy } from '../../engine/index.ts';
 import { LMFN } from '../../model/lmfn.ts';
-import { LMFN_INITS, type LMFNInit } from '../../model/identity.ts';
+import { LMFN_INITS, isLMFNInit, type LMFNInit } from '../../model/identity.ts';
 import { CommandError, helpText, parseFlags, UsageError } from '../args.ts';
 import { loadCheckpoint, paths, saveCheckpoint, type RunState } from '../checkpoint.ts';
 import { openDataset } from '../data/dataset.ts';
-import { BatchLoader } from '../data/loader.ts';
+import { BatchLoader, type Batch } from '../data/loader.ts';
 import { writeImage } from '../image.ts';
 import { psnr, ssim } from '../metrics.ts';
 import { lossPlotSvg, sideBySide, type PlotPoint } from '../plot.ts';
@@ -61,11 +61,11 @@ function checkOptions(o: Options): void {
   }
   if (!Number.isInteger(o.warmup) || o.warmup < 0) throw new UsageError(`train: --warmup must be a whole number of steps, got ${o.warmup}`);
   if (o.crop % 16 || o.crop < 64) throw new UsageError(`train: --crop must be a multiple of 16 that is at least 64, got ${o.crop}`);
-  if (!LMFN_INITS.includes(o.init as LMFNInit)) throw new UsageError(`train: --init must be ${LMFN_INITS.join(' or ')}, got '${o.init}'`);
+  if (!isLMFNInit(o.init)) throw new UsageError(`train: --init must be ${LMFN_INITS.join(' or ')}, got '${o.init}'`);
   if (!(o.lr > 0)) throw new UsageError(`train: --lr must be positive, got ${o.lr}`);
 }
 
-interface ValResult {
+export interface ValResult {
   psnr: number;
   ssim: number;
   blurPsnr: number;
@@ -73,7 +73,21 @@ interface ValResult {
   pictures: { name: string; blur: Float32Array; out: Float32Array; sharp: Float32Array; h: number; w: number }[];
 }
 
-async function validate(model: LMFN, loader: BatchLoader): Promise<ValResult> {
+/** One optimizer step on MSE(model(blur), sharp), recorded into the device's batch; returns the loss (not read). */
+export function trainStep(model: LMFN, optimizer: Adam, batch: Pick<Batch, 'blur' | 'sharp' | 'shape'>): Tensor {
+  return tidy(() => {
+    const blur = Tensor.fromData(model.device, batch.blur, batch.shape);
+    const sharp = Tensor.fromData(model.device, batch.sharp, batch.shape);
+    optimizer.zeroGrad();
+    const l = ops.mseLoss(model.forward(blur), sharp);
+    l.backward();
+    optimizer.step();
+    return l;
+  });
+}
+
+/** Mean PSNR/SSIM over the validation split, of the model's output and of the blurred input. */
+export async function validate(model: LMFN, loader: BatchLoader): Promise<ValResult> {
   const rows: ValResult['pictures'] = [];
   for await (const v of loader.valBatches()) {
     const [, , h, w] = v.shape;
@@ -124,7 +138,7 @@ export async function run(argv: string[]): Promise<void> {
   mkdirSync(runDir, { recursive: true });
 
   const device = await openDevice();
-  const model = new LMFN(device, { seed: opts.seed, init: opts.init as LMFNInit });
+  const model = new LMFN(device, { seed: opts.seed, init: opts.init as LMFNInit }); // checked by checkOptions
   const optimizer = new Adam(model.parameters(), { lr: opts.lr, betas: [0.9, 0.999], eps: 1e-8, weightDecay: opts['weight-decay'] });
   let run: RunState = { step: 0, batches: 0, bestPsnr: -Infinity, config: Object.fromEntries(FIXED.map((k) => [k, opts[k] ?? false])) };
   if (opts.resume) {
@@ -195,15 +209,7 @@ export async function run(argv: string[]): Promise<void> {
       const batch = await next!;
       const step = run.step + 1;
       optimizer.lr = learningRate(opts.lr, opts['lr-gamma'], opts['lr-step'], run.step, opts.warmup);
-      const loss = tidy(() => {
-        const blur = Tensor.fromData(device, batch.blur, batch.shape);
-        const sharp = Tensor.fromData(device, batch.sharp, batch.shape);
-        optimizer.zeroGrad();
-        const l = ops.mseLoss(model.forward(blur), sharp);
-        l.backward();
-        optimizer.step();
-        return l;
-      });
+      const loss = trainStep(model, optimizer, batch);
       // Read this step's loss back while the next batch is fetched and recorded: the GPU never waits on us.
       const reading = { step, value: loss.read() };
       loss.dispose();
