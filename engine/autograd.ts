@@ -5,12 +5,14 @@
 // nets cannot overflow the stack), then walks it once in reverse: every node's
 // rule runs exactly once with the sum of the gradients of all its consumers,
 // which is what makes a tensor that feeds several ops (residual blocks) correct.
-// Gradient tensors are freed as soon as their last consumer is done.
+// The walk is all backward() does; holding and freeing gradient buffers
+// (`GradRefs`), summing two gradients and adding one into a leaf's `.grad`
+// are the small helpers below, and an optimizer that keeps `.grad` in an
+// arena batches those adds through a `GradSink` of its own.
 
 import { DisposedError, EngineError, ShapeError, formatShape } from './errors.ts';
-import { sameShape, type Tensor } from './tensor.ts';
-import { ACCUMULATE_MANY, accumulate, accumulateMany, fill } from '../kernels/elementwise.ts';
-import { add } from './ops/elementwise.ts';
+import { Tensor, sameShape } from './tensor.ts';
+import { accumulate, binary, fill } from '../kernels/elementwise.ts';
 
 export interface GradFn {
   /** The op's name, for errors. */
@@ -18,6 +20,28 @@ export interface GradFn {
   inputs: readonly Tensor[];
   /** Gradients of the inputs, in order, given the output's gradient (null where not needed). Runs in no-grad mode. */
   backward(grad: Tensor): readonly (Tensor | null | undefined)[];
+}
+
+/**
+ * Takes a leaf's gradients instead of the default add into `.grad`: an
+ * optimizer whose `.grad` tensors share one buffer adds many in one dispatch.
+ */
+export interface GradSink {
+  /**
+   * Adds `g` into `leaf.grad`, now or at `flush()`, and calls `done(g)` once it
+   * has recorded the add; returns false (and keeps nothing) to leave `g` to the default.
+   */
+  add(leaf: Tensor, g: Tensor, done: (g: Tensor) => void): boolean;
+  /** Records every add still deferred; backward() calls it once at the end. */
+  flush(): void;
+}
+
+const sinks = new WeakMap<Tensor, GradSink>();
+
+/** Routes `leaf`'s gradients to `sink` (null: back to the default). */
+export function setGradSink(leaf: Tensor, sink: GradSink | null): void {
+  if (sink) sinks.set(leaf, sink);
+  else sinks.delete(leaf);
 }
 
 let gradEnabled = true;
@@ -46,6 +70,38 @@ export function record(out: Tensor, op: string, inputs: readonly Tensor[], backw
   return out;
 }
 
+export function backward(root: Tensor, seed?: Tensor): void {
+  checkRoot(root, seed);
+  const order = topologicalOrder(root);
+  const refs = new GradRefs(seed);
+  const grads = new Map<Tensor, Tensor>();
+  const used = new Set<GradSink>();
+  noGrad(() => {
+    grads.set(root, refs.hold(rootGradient(root, seed)));
+    for (let i = order.length - 1; i >= 0; i--) {
+      const t = order[i];
+      const g = grads.get(t);
+      if (!g) continue;
+      grads.delete(t);
+      if (t.gradFn) propagate(t.gradFn, g, grads, refs);
+      else toLeaf(t, g, refs, used);
+    }
+    for (const sink of used) sink.flush();
+  });
+}
+
+function checkRoot(root: Tensor, seed?: Tensor): void {
+  if (!root.requiresGrad) {
+    throw new EngineError(`backward: tensor ${root.describe()} does not require grad (no input of it is a trainable leaf, or it was computed under noGrad)`);
+  }
+  if (seed && (seed.size !== root.size || seed.device !== root.device)) {
+    throw new ShapeError(`backward: gradient ${formatShape(seed.shape)} does not match tensor ${formatShape(root.shape)}`);
+  }
+  if (!seed && root.size !== 1) {
+    throw new ShapeError(`backward: tensor ${root.describe()} is not a scalar; pass its gradient explicitly`);
+  }
+}
+
 /** Inputs before outputs, iteratively. */
 function topologicalOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
@@ -68,108 +124,61 @@ function topologicalOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-export function backward(root: Tensor, seed?: Tensor): void {
-  if (!root.requiresGrad) {
-    throw new EngineError(`backward: tensor ${root.describe()} does not require grad (no input of it is a trainable leaf, or it was computed under noGrad)`);
-  }
-  if (seed && (seed.size !== root.size || seed.device !== root.device)) {
-    throw new ShapeError(`backward: gradient ${formatShape(seed.shape)} does not match tensor ${formatShape(root.shape)}`);
-  }
-  if (!seed && root.size !== 1) {
-    throw new ShapeError(`backward: tensor ${root.describe()} is not a scalar; pass its gradient explicitly`);
-  }
-  const order = topologicalOrder(root);
-  // How many holders each gradient tensor has; the user's seed is never freed.
-  const holders = new Map<Tensor, number>();
-  const hold = (g: Tensor) => holders.set(g, (holders.get(g) ?? 0) + 1);
-  const release = (g: Tensor) => {
-    const n = (holders.get(g) ?? 0) - 1;
-    if (n > 0) holders.set(g, n);
-    else {
-      holders.delete(g);
-      if (g !== seed) g.dispose();
-    }
-  };
-  // Gradients bound for leaves that already have a .grad (the optimizer's
-  // arena slices) are added in batches that share a destination buffer, one
-  // dispatch per batch; each source is released once its batch is recorded.
-  const pending: { dst: Tensor; src: Tensor }[] = [];
-  const flush = () => {
-    accumulateMany(pending.map(({ dst, src }) => [dst, src] as const));
-    for (const { src } of pending) release(src);
-    pending.length = 0;
-  };
-  const prevEnabled = gradEnabled;
-  gradEnabled = false;
-  try {
-    const grads = new Map<Tensor, Tensor>();
-    let first: Tensor;
-    if (!seed) {
-      first = emptyLike(root);
-      fill(first, 1);
-    } else {
-      first = sameShape(seed.shape, root.shape) ? seed : seed.reshape(root.shape);
-    }
-    grads.set(root, first);
-    hold(first);
-    for (let i = order.length - 1; i >= 0; i--) {
-      const t = order[i];
-      const g = grads.get(t);
-      if (!g) continue;
-      grads.delete(t);
-      if (!t.gradFn) {
-        if (t.grad && !t.grad.disposed && g.size === t.grad.size) {
-          if (pending.length === ACCUMULATE_MANY || (pending.length && pending[0].dst.storage() !== t.grad.storage())) flush();
-          pending.push({ dst: t.grad, src: g });
-          continue;
-        }
-        accumulateLeaf(t, g, holders.get(g) === 1 && g !== seed);
-        if (t.grad === g) holders.delete(g);
-        else release(g);
-        continue;
-      }
-      const fn = t.gradFn;
-      let inputGrads: readonly (Tensor | null | undefined)[];
-      try {
-        inputGrads = fn.backward(g);
-      } catch (e) {
-        if (e instanceof DisposedError) {
-          throw new DisposedError(`backward of ${fn.op}: a tensor it saved was disposed before backward() (${e.message})`);
-        }
-        throw e;
-      }
-      fn.inputs.forEach((input, k) => {
-        const gi = inputGrads[k];
-        if (!gi) return;
-        if (!input.requiresGrad) {
-          if (gi !== g && !holders.has(gi)) gi.dispose();
-          return;
-        }
-        if (gi.size !== input.size) {
-          throw new EngineError(`backward of ${fn.op}: gradient ${formatShape(gi.shape)} for input ${formatShape(input.shape)} (engine bug)`);
-        }
-        hold(gi);
-        const prev = grads.get(input);
-        if (prev) {
-          const sum = add(prev, gi);
-          hold(sum);
-          release(prev);
-          release(gi);
-          grads.set(input, sum);
-        } else {
-          grads.set(input, gi);
-        }
-      });
-      release(g);
-    }
-    flush();
-  } finally {
-    gradEnabled = prevEnabled;
-  }
+function rootGradient(root: Tensor, seed?: Tensor): Tensor {
+  if (seed) return sameShape(seed.shape, root.shape) ? seed : seed.reshape(root.shape);
+  const ones = Tensor.empty(root.device, root.shape);
+  fill(ones, 1);
+  return ones;
 }
 
-function emptyLike(t: Tensor): Tensor {
-  return (t.constructor as typeof Tensor).empty(t.device, t.shape);
+/** Runs one node's rule and hands each input its gradient, summed with what it already has. */
+function propagate(fn: GradFn, g: Tensor, grads: Map<Tensor, Tensor>, refs: GradRefs): void {
+  let inputGrads: readonly (Tensor | null | undefined)[];
+  try {
+    inputGrads = fn.backward(g);
+  } catch (e) {
+    if (e instanceof DisposedError) {
+      throw new DisposedError(`backward of ${fn.op}: a tensor it saved was disposed before backward() (${e.message})`);
+    }
+    throw e;
+  }
+  fn.inputs.forEach((input, k) => {
+    const gi = inputGrads[k];
+    if (!gi) return;
+    if (!input.requiresGrad) {
+      if (gi !== g && !refs.holds(gi)) gi.dispose();
+      return;
+    }
+    if (gi.size !== input.size) {
+      throw new EngineError(`backward of ${fn.op}: gradient ${formatShape(gi.shape)} for input ${formatShape(input.shape)} (engine bug)`);
+    }
+    refs.hold(gi);
+    const prev = grads.get(input);
+    grads.set(input, prev ? sumGradients(prev, gi, refs) : gi);
+  });
+  refs.release(g);
+}
+
+/** a + b as a new held gradient; releases both. Same size, any shapes (a's is kept). */
+function sumGradients(a: Tensor, b: Tensor, refs: GradRefs): Tensor {
+  const sum = Tensor.empty(a.device, a.shape);
+  binary('add', a, b, sum);
+  refs.hold(sum);
+  refs.release(a);
+  refs.release(b);
+  return sum;
+}
+
+/** A leaf's gradient goes to its sink, or is added into `.grad` (or becomes it). */
+function toLeaf(leaf: Tensor, g: Tensor, refs: GradRefs, used: Set<GradSink>): void {
+  const sink = sinks.get(leaf);
+  if (sink?.add(leaf, g, (done) => refs.release(done))) {
+    used.add(sink);
+    return;
+  }
+  accumulateLeaf(leaf, g, refs.soleOwner(g));
+  if (leaf.grad === g) refs.forget(g);
+  else refs.release(g);
 }
 
 /** Adds `g` into `leaf.grad`, taking `g` itself when nothing else holds it. */
@@ -180,10 +189,44 @@ function accumulateLeaf(leaf: Tensor, g: Tensor, owned: boolean): void {
   }
   let grad = g;
   if (!owned || g.byteOffset !== 0 || g.storage().refs > 1 || g.shape.length !== leaf.shape.length) {
-    grad = emptyLike(leaf);
+    grad = Tensor.empty(leaf.device, leaf.shape);
     fill(grad, 0);
     accumulate(grad, g);
   }
   leaf.grad = grad.keep();
   leaf.grad.name = leaf.name ? `${leaf.name}.grad` : '';
+}
+
+/**
+ * How many places still hold each gradient tensor; the last release frees it,
+ * so a gradient's buffer goes back to the pool as soon as its consumers are
+ * done. The user's seed is never freed.
+ */
+class GradRefs {
+  private counts = new Map<Tensor, number>();
+  constructor(private readonly seed?: Tensor) {}
+  hold(g: Tensor): Tensor {
+    this.counts.set(g, (this.counts.get(g) ?? 0) + 1);
+    return g;
+  }
+  holds(g: Tensor): boolean {
+    return this.counts.has(g);
+  }
+  /** Whether `g` is ours alone to hand over (one holder, not the seed). */
+  soleOwner(g: Tensor): boolean {
+    return this.counts.get(g) === 1 && g !== this.seed;
+  }
+  release(g: Tensor): void {
+    const n = (this.counts.get(g) ?? 0) - 1;
+    if (n > 0) {
+      this.counts.set(g, n);
+      return;
+    }
+    this.counts.delete(g);
+    if (g !== this.seed) g.dispose();
+  }
+  /** Stops tracking `g` without freeing it (a leaf took it as its `.grad`). */
+  forget(g: Tensor): void {
+    this.counts.delete(g);
+  }
 }

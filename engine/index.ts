@@ -20,7 +20,7 @@ import * as spatial from './ops/spatial.ts';
 import * as shape from './ops/shape.ts';
 import * as loss from './ops/loss.ts';
 
-export { Device, getDevice, type AdapterChoice, type AdapterDescription, type DeviceOptions, type RecordedDispatch } from './device.ts';
+export { Device, getDevice, raisedLimits, type AdapterChoice, type AdapterDescription, type DeviceOptions, type RecordedDispatch } from './device.ts';
 export { ADAPTER_CHOICES, identifyAdapter, type AdapterIdentity, type Backend } from './adapters.ts';
 export { Tensor, sizeOf } from './tensor.ts';
 export { tidy } from './scope.ts';
@@ -38,6 +38,7 @@ export {
   type SafetensorsFile, type SafetensorsTensor,
 } from './safetensors.ts';
 export * from './errors.ts';
+export { writeFileAtomic } from './atomic-write.ts';
 export { FAMILY_KERNELS, kernelFamily, useKernelFamily, type KernelFamily } from '../kernels/family.ts';
 
 /** All differentiable ops, PyTorch-style functional API (`ops.conv2d`, `ops.add`, …). */

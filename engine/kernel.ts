@@ -79,6 +79,42 @@ export interface BufferRange {
   size: number;
 }
 
+/**
+ * What a launcher takes for each array it binds: a float32 range of a pooled
+ * buffer with its logical shape. Tensors are operands, and so is `scratch`;
+ * launchers know nothing else of tensors (no autograd, no ops, no scopes).
+ */
+export interface Operand {
+  readonly device: Device;
+  readonly shape: readonly number[];
+  /** Elements. */
+  readonly size: number;
+  /** The bound range; throws if the operand was freed. */
+  range(): BufferRange;
+}
+
+/** A launcher's intermediate array (split-reduction partials, repacked weights), straight from the pool. */
+export class Scratch implements Operand {
+  readonly size: number;
+  private buf: PooledBuffer | null;
+  constructor(readonly device: Device, readonly shape: readonly number[]) {
+    this.size = shape.reduce((n, d) => n * d, 1);
+    this.buf = device.pool.acquire(this.size * 4);
+  }
+  range(): BufferRange {
+    if (!this.buf) throw new KernelError(`scratch [${this.shape.join(',')}] used after release()`);
+    return { buf: this.buf, offset: 0, size: this.size * 4 };
+  }
+  /**
+   * Back to the pool once its last use is recorded: work recorded later that
+   * reuses the buffer runs after it on the one queue (see pool.ts).
+   */
+  release(): void {
+    if (this.buf) this.device.pool.release(this.buf);
+    this.buf = null;
+  }
+}
+
 export interface Launch {
   buffers: readonly BufferRange[];
   /** Raw 32-bit words of the parameter struct; write floats with `f32bits`. */

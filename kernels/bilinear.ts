@@ -1,8 +1,7 @@
 // Launchers for kernels/bilinear.wgsl: bilinear resize (align_corners=False)
 // of NCHW planes, and its gradient.
 
-import { Kernel, f32bits, groups1d, launch, wgsl } from '../engine/kernel.ts';
-import type { Tensor } from '../engine/tensor.ts';
+import { Kernel, f32bits, groups1d, launch, wgsl, type Operand } from '../engine/kernel.ts';
 
 const source = wgsl(import.meta.url, 'bilinear.wgsl');
 const WG = 256;
@@ -21,11 +20,11 @@ function params(invocations: number, input: readonly number[], output: readonly 
 }
 
 /** y = resize(x) to y's spatial size. */
-export function bilinear(x: Tensor, y: Tensor): void {
+export function bilinear(x: Operand, y: Operand): void {
   launch(x.device, forwardKernel, { buffers: [x.range(), y.range()], params: params(y.size, x.shape, y.shape), groups: groups1d(y.size, WG) });
 }
 
 /** dx = the gradient of resize(x) given dy. */
-export function bilinearBackward(dy: Tensor, dx: Tensor): void {
+export function bilinearBackward(dy: Operand, dx: Operand): void {
   launch(dy.device, backwardKernel, { buffers: [dy.range(), dx.range()], params: params(dx.size, dx.shape, dy.shape), groups: groups1d(dx.size, WG) });
 }

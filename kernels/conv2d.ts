@@ -9,8 +9,7 @@
 // conv2d.wgsl; tuned for llvmpipe).
 
 import type { Device } from '../engine/device.ts';
-import { Kernel, groups1d, launch, wgsl, splitReduction } from '../engine/kernel.ts';
-import { Tensor } from '../engine/tensor.ts';
+import { Kernel, groups1d, launch, wgsl, splitReduction, type Operand, Scratch } from '../engine/kernel.ts';
 import { convTiledForward, convTiledInputGrad, convTiledWeightGrad } from './conv_tiled.ts';
 import { geometryWords, type ConvGeometry } from './conv_geometry.ts';
 import { kernelFamily } from './family.ts';
@@ -71,7 +70,7 @@ function params(
 }
 
 /** y = act(conv2d(x, w) + bias + residual) (bias may be null; `epilogue` says what is fused). */
-export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, y: Tensor, g: ConvGeometry, epilogue: Epilogue = PLAIN): void {
+export function conv2dForward(x: Operand, w: Operand, bias: Operand | null, y: Operand, g: ConvGeometry, epilogue: Epilogue = PLAIN): void {
   if (kernelFamily(x.device) === 'tiled') return convTiledForward(x, w, bias, y, g, epilogue);
   if (convVec4Applies(g)) return convVec4Forward(x, w, bias, y, g, epilogue);
   const block = blockFor(g.outChannels);
@@ -89,7 +88,7 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, y: Tens
 }
 
 /** dx = the gradient of conv2d with respect to its input, given dy. */
-export function conv2dInputGrad(dy: Tensor, w: Tensor, dx: Tensor, g: ConvGeometry): void {
+export function conv2dInputGrad(dy: Operand, w: Operand, dx: Operand, g: ConvGeometry): void {
   if (kernelFamily(dy.device) === 'tiled') return convTiledInputGrad(dy, w, dx, g);
   if (convVec4Applies(g)) return convVec4InputGrad(dy, w, dx, g);
   const block = blockFor(g.inChannels);
@@ -128,7 +127,7 @@ export function biasGradFused(device: Device, g: ConvGeometry): boolean {
  * dw = the gradient of conv2d with respect to its weight [O,C,kH,kW], given
  * dy; also db when `biasGradFused(device, g)` (pass null otherwise).
  */
-export function conv2dWeightGrad(dy: Tensor, x: Tensor, dw: Tensor, g: ConvGeometry, db: Tensor | null = null): void {
+export function conv2dWeightGrad(dy: Operand, x: Operand, dw: Operand, g: ConvGeometry, db: Operand | null = null): void {
   if (kernelFamily(dy.device) === 'tiled') return convTiledWeightGrad(dy, x, dw, db, g);
   if (convVec4Applies(g)) return convVec4WeightGrad(dy, x, dw, db, g);
   const block = blockFor(g.outChannels);
@@ -138,13 +137,14 @@ export function conv2dWeightGrad(dy: Tensor, x: Tensor, dw: Tensor, g: ConvGeome
   const blocksW = Math.ceil(columns / (PIX * groups));
   const { splits, chunk } = weightGradSplits(g.batch * g.outH * g.outW, blocksC * blocksW);
   const invocations = splits * blocksC * blocksW;
-  const partial = splits === 1 ? dw : Tensor.empty(dw.device, [g.outChannels * columns, splits]);
+  const partials = splits === 1 ? null : new Scratch(dw.device, [g.outChannels * columns, splits]);
+  const partial = partials ?? dw;
   launch(dy.device, weightGradKernel.with({ constants: { BLOCK: block, GROUPS: groups } }), {
     buffers: [dy.range(), x.range(), partial.range()],
     params: params(g, { invocations, blocksC, blocksW, splits, chunk, columns }),
     groups: groups1d(invocations, WG),
   });
-  if (partial === dw) return;
+  if (!partials) return;
   const weights = dw.size;
   // One thread per weight is cheapest for a few slices; reduce.sumAxes also
   // splits each weight's sum across a workgroup, which pays for itself only
@@ -159,5 +159,5 @@ export function conv2dWeightGrad(dy: Tensor, x: Tensor, dw: Tensor, g: ConvGeome
   } else {
     sumAxes(partial, [1], dw);
   }
-  partial.dispose();
+  partials.release();
 }

@@ -5,8 +5,7 @@
 // adapter's limits and the split of the weight gradient from the shapes; both
 // are pure functions, exported for tests.
 
-import { MAX_WORKGROUPS_PER_DIMENSION, Kernel, groups1d, launch, wgsl, splitReduction } from '../engine/kernel.ts';
-import { Tensor } from '../engine/tensor.ts';
+import { MAX_WORKGROUPS_PER_DIMENSION, Kernel, groups1d, launch, wgsl, splitReduction, type Operand, Scratch } from '../engine/kernel.ts';
 import { epilogueConstants, type Epilogue } from './epilogue.ts';
 import { MIN_SPLIT_K, SPLIT_K_WORKGROUPS, TILE_PLANS, gemmGroups, planned, tilePlan, type TilePlan } from './gemm_tiles.ts';
 import { geometryWords, type ConvGeometry } from './conv_geometry.ts';
@@ -49,7 +48,7 @@ function params(g: ConvGeometry, s: Gemm): number[] {
 
 /** y = act(conv2d(x, w) + bias + residual), bias may be null. `p`: another tile plan than the device's (tests). */
 export function convTiledForward(
-  x: Tensor, w: Tensor, bias: Tensor | null, y: Tensor, g: ConvGeometry, epilogue: Epilogue, p: TilePlan = tilePlan(x.device),
+  x: Operand, w: Operand, bias: Operand | null, y: Operand, g: ConvGeometry, epilogue: Epilogue, p: TilePlan = tilePlan(x.device),
 ): void {
   const m = g.outChannels;
   const n = g.batch * g.outH * g.outW;
@@ -101,7 +100,7 @@ export function inputGradPhases(g: ConvGeometry): InputGradPhase[] {
  * stride): one launch per stride phase, so no work is spent on the taps that
  * fall between strided outputs (3 in 4 of them at stride 2).
  */
-export function convTiledInputGrad(dy: Tensor, w: Tensor, dx: Tensor, g: ConvGeometry, p: TilePlan = tilePlan(dy.device)): void {
+export function convTiledInputGrad(dy: Operand, w: Operand, dx: Operand, g: ConvGeometry, p: TilePlan = tilePlan(dy.device)): void {
   const m = g.inChannels;
   const kernel = planned(inputGradKernel, p);
   for (const phase of inputGradPhases(g)) {
@@ -133,7 +132,7 @@ export function convTiledWeightGradSplits(k: number, tiles: number, tileK: numbe
  * GEMM into partial sums, then their sum.
  */
 export function convTiledWeightGrad(
-  dy: Tensor, x: Tensor, dw: Tensor, db: Tensor | null, g: ConvGeometry, p: TilePlan = tilePlan(dy.device),
+  dy: Operand, x: Operand, dw: Operand, db: Operand | null, g: ConvGeometry, p: TilePlan = tilePlan(dy.device),
 ): void {
   const device = dy.device;
   const m = g.outChannels;
@@ -144,7 +143,7 @@ export function convTiledWeightGrad(
   const { splits, chunk } = convTiledWeightGradSplits(k, tilesM * tilesN, p.tileK);
   const weights = m * n;
   const total = weights + (db ? m : 0);
-  const partial = Tensor.empty(device, [splits * total]);
+  const partial = new Scratch(device, [splits * total]);
   const gemm = { m, n, k, chunk, partialStride: total, splits, weights, total };
   launch(device, planned(weightGradKernel, p, { HAS_BIAS: Number(db !== null) }), {
     buffers: [dy.range(), x.range(), partial.range()],
@@ -152,12 +151,12 @@ export function convTiledWeightGrad(
     groups: [tilesM, tilesN, splits],
   });
   // Without a bias gradient the binding still needs a buffer of its own (two writable bindings may not alias).
-  const scratch = db ? null : Tensor.empty(device, [1]);
+  const scratch = db ? null : new Scratch(device, [1]);
   launch(device, sumSplitsKernel, {
     buffers: [partial.range(), dw.range(), (db ?? scratch!).range()],
     params: params(g, gemm),
     groups: groups1d(total, SUM_WG),
   });
-  scratch?.dispose();
-  partial.dispose();
+  scratch?.release();
+  partial.release();
 }

@@ -4,8 +4,7 @@
 // `convVec4Applies`; the tile choices are pure functions of the shapes and
 // the adapter kind, exported for tests.
 
-import { Kernel, f32bits, groups1d, launch, wgsl, splitReduction } from '../engine/kernel.ts';
-import { Tensor } from '../engine/tensor.ts';
+import { Kernel, f32bits, groups1d, launch, wgsl, splitReduction, type Operand, Scratch } from '../engine/kernel.ts';
 import type { ConvGeometry } from './conv_geometry.ts';
 import { PLAIN, epilogueParams, type Epilogue } from './epilogue.ts';
 
@@ -60,7 +59,7 @@ export function convVec4Applies(g: ConvGeometry): boolean {
  */
 export const WORKGROUP = 16;
 
-function run(kernel: Kernel, device: Tensor['device'], buffers: Tensor[], params: number[], invocations: number, constants: Record<string, number> = {}) {
+function run(kernel: Kernel, device: Operand['device'], buffers: Operand[], params: number[], invocations: number, constants: Record<string, number> = {}) {
   const size = WORKGROUP;
   launch(device, kernel.with({ workgroupSize: [size], constants }), {
     buffers: buffers.map((t) => t.range()),
@@ -101,17 +100,17 @@ function params(s: Sizes, l: Layout): number[] {
 }
 
 /** The weights repacked as [K][taps][G] for the forward (K = C, G = O↑8) or the input gradient (K = O, G = C↑8, flipped). */
-function packWeights(w: Tensor, g: ConvGeometry, forInputGrad: boolean): Tensor {
+function packWeights(w: Operand, g: ConvGeometry, forInputGrad: boolean): Scratch {
   const taps = g.kernelH * g.kernelW;
   const [k, packed] = forInputGrad ? [g.outChannels, roundUp(g.inChannels, CHANNELS)] : [g.inChannels, roundUp(g.outChannels, CHANNELS)];
-  const out = Tensor.empty(w.device, [k * taps * packed]);
+  const out = new Scratch(w.device, [k * taps * packed]);
   const rows = k * taps;
   run(packKernel, w.device, [w, out], params(g, { packed, invocations: rows, taps }), rows, { INPUT_GRAD: Number(forInputGrad) });
   return out;
 }
 
 /** The forward kernel on these sizes (3×3: `stride`; 1×1: stride 1), with weights already packed. */
-function forwardOn(x: Tensor, packed: Tensor, bias: Tensor | null, y: Tensor, s: Sizes, taps: number, stride: number, epilogue = PLAIN): void {
+function forwardOn(x: Operand, packed: Operand, bias: Operand | null, y: Operand, s: Sizes, taps: number, stride: number, epilogue = PLAIN): void {
   const blocksC = Math.ceil(s.outChannels / CHANNELS);
   const layout = { packed: blocksC * CHANNELS, blocksC, hasBias: bias !== null, epilogue };
   const sigmoid: Record<string, number> = epilogueParams(epilogue).sigmoid ? { SIGMOID: 1 } : {};
@@ -131,14 +130,14 @@ function forwardOn(x: Tensor, packed: Tensor, bias: Tensor | null, y: Tensor, s:
 }
 
 /** y = act(conv2d(x, w) + bias + residual). */
-export function convVec4Forward(x: Tensor, w: Tensor, bias: Tensor | null, y: Tensor, g: ConvGeometry, epilogue: Epilogue): void {
+export function convVec4Forward(x: Operand, w: Operand, bias: Operand | null, y: Operand, g: ConvGeometry, epilogue: Epilogue): void {
   const packed = packWeights(w, g, false);
   forwardOn(x, packed, bias, y, g, g.kernelH * g.kernelW, g.strideH, epilogue);
-  packed.dispose();
+  packed.release();
 }
 
 /** dx given dy: for stride 1 the forward kernel on dy with the flipped, transposed kernel. */
-export function convVec4InputGrad(dy: Tensor, w: Tensor, dx: Tensor, g: ConvGeometry): void {
+export function convVec4InputGrad(dy: Operand, w: Operand, dx: Operand, g: ConvGeometry): void {
   const packed = packWeights(w, g, true);
   if (g.strideH === 1) {
     const sizes = { batch: g.batch, inChannels: g.outChannels, inH: g.outH, inW: g.outW, outChannels: g.inChannels, outH: g.inH, outW: g.inW };
@@ -151,7 +150,7 @@ export function convVec4InputGrad(dy: Tensor, w: Tensor, dx: Tensor, g: ConvGeom
     const layout = { packed: blocksC * CHANNELS, invocations, blocksC, blocksH, blocksW };
     run(inputGrad3x3S2Kernel, dy.device, [dy, packed, dx], params(g, layout), invocations);
   }
-  packed.dispose();
+  packed.release();
 }
 
 /**
@@ -180,7 +179,7 @@ export function weightGradBlock(g: ConvGeometry): { quads: number; channels: num
 }
 
 /** dw (and db, when given) from dy and x. */
-export function convVec4WeightGrad(dy: Tensor, x: Tensor, dw: Tensor, db: Tensor | null, g: ConvGeometry): void {
+export function convVec4WeightGrad(dy: Operand, x: Operand, dw: Operand, db: Operand | null, g: ConvGeometry): void {
   const device = dy.device;
   const pointwise = g.kernelH === 1;
   const { quads, channels } = weightGradBlock(g);
@@ -190,18 +189,20 @@ export function convVec4WeightGrad(dy: Tensor, x: Tensor, dw: Tensor, db: Tensor
   const { splits, stepsPerSplit } = weightGradSlices(steps, blocksO * blocksC, WEIGHT_GRAD_INVOCATIONS[device.description.kind]);
   const invocations = splits * blocksO * blocksC;
   const weights = dw.size;
-  const partial = splits === 1 ? dw : Tensor.empty(device, [weights * splits]);
+  const partials = splits === 1 ? null : new Scratch(device, [weights * splits]);
+  const partial = partials ?? dw;
   // Without a bias gradient the binding still needs a buffer of its own (two writable bindings may not alias).
-  const biasPartial = db && splits === 1 ? db : Tensor.empty(device, [db ? g.outChannels * splits : 4]);
+  const biasScratch = db && splits === 1 ? null : new Scratch(device, [db ? g.outChannels * splits : 4]);
+  const biasPartial = biasScratch ?? db!;
   const p = params(g, { invocations, blocksC: blocksO, blocksW: blocksC, splits, rowsPerSplit: stepsPerSplit, weights, hasBias: db !== null });
   const constants: Record<string, number> = pointwise ? {} : { STRIDE: g.strideH };
   run(pointwise ? weightGrad1x1Kernel : weightGrad3x3Kernel, device, [x, dy, partial, biasPartial], p, invocations, constants);
   if (splits > 1) {
     const total = weights + (db ? g.outChannels : 0);
-    const scratch = db ? null : Tensor.empty(device, [4]);
+    const scratch = db ? null : new Scratch(device, [4]);
     run(sumSplitsKernel, device, [partial, biasPartial, dw, db ?? scratch!], [...p.slice(0, 8), total, ...p.slice(9)], total);
-    scratch?.dispose();
-    partial.dispose();
+    scratch?.release();
+    partials?.release();
   }
-  if (biasPartial !== db) biasPartial.dispose();
+  biasScratch?.release();
 }

@@ -1,8 +1,7 @@
 // Launchers for kernels/copy.wgsl: block copies along one axis of tensors
 // viewed as [outer, extent, inner], for cat and slice.
 
-import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
-import type { Tensor } from '../engine/tensor.ts';
+import { Kernel, groups1d, launch, wgsl, type Operand } from '../engine/kernel.ts';
 
 const source = wgsl(import.meta.url, 'copy.wgsl');
 const WG = 256;
@@ -29,12 +28,12 @@ function params(invocations: number, b: Block): number[] {
 }
 
 /** Copies the block from src into dst; the rest of dst is left as it is. */
-export function copyBlock(src: Tensor, dst: Tensor, block: Block): void {
+export function copyBlock(src: Operand, dst: Operand, block: Block): void {
   const n = block.outer * block.count * block.inner;
   launch(src.device, copyKernel, { buffers: [src.range(), dst.range()], params: params(n, block), groups: groups1d(n, WG) });
 }
 
 /** Writes all of dst: the block from src, zeros elsewhere. */
-export function embedBlock(src: Tensor, dst: Tensor, block: Block): void {
+export function embedBlock(src: Operand, dst: Operand, block: Block): void {
   launch(src.device, embedKernel, { buffers: [src.range(), dst.range()], params: params(dst.size, block), groups: groups1d(dst.size, WG) });
 }

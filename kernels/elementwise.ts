@@ -1,8 +1,7 @@
 // Launchers for kernels/elementwise.wgsl: one invocation per 4 output
 // elements (per element for broadcasting binary ops).
 
-import { Kernel, f32bits, groups1d, launch, wgsl, type BufferRange } from '../engine/kernel.ts';
-import type { Tensor } from '../engine/tensor.ts';
+import { Kernel, f32bits, groups1d, launch, wgsl, type BufferRange, type Operand } from '../engine/kernel.ts';
 
 const source = wgsl(import.meta.url, 'elementwise.wgsl');
 const WG = 256;
@@ -30,7 +29,7 @@ const binaryKernels = [0, 1, 2, 3].map((BROADCAST) =>
  * inside the buffer: offsets are 16-byte aligned and pool buffers (and arena
  * slices) are sized in whole vec4s.
  */
-function vec4Range(t: Tensor): BufferRange {
+function vec4Range(t: Operand): BufferRange {
   const r = t.range();
   return { ...r, size: Math.ceil(r.size / 16) * 16 };
 }
@@ -40,12 +39,12 @@ const quads = (n: number) => groups1d(Math.ceil(n / 4), WG);
 
 export const MAX_BROADCAST_RANK = 8;
 
-export function fill(out: Tensor, value: number): void {
+export function fill(out: Operand, value: number): void {
   launch(out.device, fillKernel, { buffers: [vec4Range(out)], params: [out.size, f32bits(value)], groups: quads(out.size) });
 }
 
 /** `a`, `b`: the op's constants (leakyRelu slope in a; affine a·x + b). */
-export function unary(op: UnaryOp, x: Tensor, y: Tensor, a = 0, b = 0): void {
+export function unary(op: UnaryOp, x: Operand, y: Operand, a = 0, b = 0): void {
   launch(x.device, unaryKernels[UNARY[op]], {
     buffers: [vec4Range(x), vec4Range(y)],
     params: [x.size, f32bits(a), f32bits(b)],
@@ -54,7 +53,7 @@ export function unary(op: UnaryOp, x: Tensor, y: Tensor, a = 0, b = 0): void {
 }
 
 /** `saved` is the forward input, or the forward output for sigmoid. */
-export function unaryBackward(op: UnaryOp, saved: Tensor, dy: Tensor, dx: Tensor, a = 0): void {
+export function unaryBackward(op: UnaryOp, saved: Operand, dy: Operand, dx: Operand, a = 0): void {
   launch(dy.device, unaryBackwardKernels[UNARY[op]], {
     buffers: [vec4Range(saved), vec4Range(dy), vec4Range(dx)],
     params: [dy.size, f32bits(a), 0],
@@ -86,7 +85,7 @@ export function blockBroadcast(shape: readonly number[], strides: readonly numbe
  * out = a (op) b. `strideA`/`strideB` are element strides per output axis
  * (0 where that operand is broadcast); omit both when all shapes are equal.
  */
-export function binary(op: BinaryOp, a: Tensor, b: Tensor, out: Tensor, strideA?: number[], strideB?: number[]): void {
+export function binary(op: BinaryOp, a: Operand, b: Operand, out: Operand, strideA?: number[], strideB?: number[]): void {
   let mode = 0;
   let block = { inner: 1, count: 1 };
   if (strideA !== undefined && strideB !== undefined) {
@@ -98,8 +97,8 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor, out: Tensor, strideA?
   }
   const pad = (v: readonly number[] = []) => [...v, ...new Array(MAX_BROADCAST_RANK - v.length).fill(0)];
   // The uniform struct is always full size: n, rank, the block, then three vec4u[2] arrays.
-  const params = [out.size, out.rank, block.inner, block.count, ...pad(out.shape), ...pad(strideA), ...pad(strideB)];
-  const range = mode === 0 ? vec4Range : (t: Tensor) => t.range();
+  const params = [out.size, out.shape.length, block.inner, block.count, ...pad(out.shape), ...pad(strideA), ...pad(strideB)];
+  const range = mode === 0 ? vec4Range : (t: Operand) => t.range();
   launch(out.device, binaryKernels[mode][BINARY[op]], {
     buffers: [range(a), range(b), range(out)],
     params,
@@ -123,16 +122,17 @@ const accumulateManyKernel = new Kernel({
  * of one buffer, each starting on a 16-byte boundary (the optimizer's
  * gradient arena), in one dispatch; one dispatch per pair otherwise.
  */
-export function accumulateMany(pairs: readonly (readonly [Tensor, Tensor])[]): void {
+export function accumulateMany(pairs: readonly (readonly [Operand, Operand])[]): void {
   if (pairs.length === 0) return;
   const device = pairs[0][0].device;
   const limits = device.limits;
-  const buf = pairs[0][0].storage();
-  const begin = Math.min(...pairs.map(([dst]) => dst.byteOffset));
-  const end = Math.max(...pairs.map(([dst]) => dst.byteOffset + Math.ceil(dst.size / 4) * 16));
+  const dsts = pairs.map(([dst]) => dst.range());
+  const buf = dsts[0].buf;
+  const begin = Math.min(...dsts.map((r) => r.offset));
+  const end = Math.max(...dsts.map((r) => r.offset + Math.ceil(r.size / 16) * 16));
   const batchable =
     pairs.length > 1 && pairs.length <= ACCUMULATE_MANY &&
-    pairs.every(([dst, src]) => dst.storage() === buf && src.storage() !== buf && dst.byteOffset % 16 === 0 && dst.size === src.size) &&
+    pairs.every(([dst, src], j) => dsts[j].buf === buf && src.range().buf !== buf && dsts[j].offset % 16 === 0 && dst.size === src.size) &&
     begin % limits.minStorageBufferOffsetAlignment === 0 && end <= buf.byteSize && end - begin <= limits.maxStorageBufferBindingSize &&
     limits.maxStorageBuffersPerShaderStage > ACCUMULATE_MANY;
   if (!batchable) {
@@ -140,7 +140,7 @@ export function accumulateMany(pairs: readonly (readonly [Tensor, Tensor])[]): v
     return;
   }
   const pad = (v: number[], fill: number) => [...v, ...new Array(ACCUMULATE_MANY - v.length).fill(fill)];
-  const at = pairs.map(([dst]) => (dst.byteOffset - begin) / 16);
+  const at = dsts.map((r) => (r.offset - begin) / 16);
   const n = pairs.map(([dst]) => dst.size);
   // Pair j's vec4s come at first[j]..; unused slots start past the end, so no invocation picks them.
   const first: number[] = [];
@@ -160,6 +160,6 @@ export function accumulateMany(pairs: readonly (readonly [Tensor, Tensor])[]): v
 }
 
 /** dst += src, elementwise, same size. */
-export function accumulate(dst: Tensor, src: Tensor): void {
+export function accumulate(dst: Operand, src: Operand): void {
   launch(dst.device, accumulateKernel, { buffers: [vec4Range(dst), vec4Range(src)], params: [dst.size], groups: quads(dst.size) });
 }

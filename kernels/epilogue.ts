@@ -1,7 +1,7 @@
 // What a kernel can fuse into its epilogue (kernels/epilogue.wgsl):
 // y = act(acc + bias + residual), and the override constants that select it.
 
-import type { Tensor } from '../engine/tensor.ts';
+import { type Operand } from '../engine/kernel.ts';
 
 export interface Epilogue {
   /** ACT in epilogue.wgsl: 0 none, 1 relu, 2 leaky relu (slope ≥ 0), 3 sigmoid. */
@@ -9,7 +9,7 @@ export interface Epilogue {
   /** Leaky relu's negative slope; 0 otherwise. */
   slope: number;
   /** A tensor of the output's shape added before the activation, or null. */
-  residual: Tensor | null;
+  residual: Operand | null;
 }
 
 export const PLAIN: Epilogue = { act: 0, slope: 0, residual: null };

@@ -1,7 +1,6 @@
 // Launchers for kernels/loss.wgsl.
 
-import { Kernel, f32bits, groups1d, launch, wgsl } from '../engine/kernel.ts';
-import { Tensor } from '../engine/tensor.ts';
+import { Kernel, f32bits, groups1d, launch, wgsl, type Operand, Scratch } from '../engine/kernel.ts';
 import { sumAxes } from './reduce.ts';
 
 const source = wgsl(import.meta.url, 'loss.wgsl');
@@ -27,25 +26,25 @@ const backwardKernel = new Kernel({
 const MAX_SPLITS = 1024;
 
 /** out[0] = scale · Σ (a − b)², for `a`, `b` of equal size. One or two dispatches. */
-export function squaredErrorSum(a: Tensor, b: Tensor, out: Tensor, scale: number): void {
+export function squaredErrorSum(a: Operand, b: Operand, out: Operand, scale: number): void {
   const n = a.size;
   // Each thread sums at least ~16 values before the tree.
   const splits = Math.max(1, Math.min(MAX_SPLITS, Math.ceil(n / (WG * 16))));
   const chunk = Math.ceil(n / splits);
-  const partials = splits === 1 ? out : Tensor.empty(a.device, [splits]);
+  const partials = splits === 1 ? null : new Scratch(a.device, [splits]);
   launch(a.device, sumKernel, {
-    buffers: [a.range(), b.range(), partials.range()],
+    buffers: [a.range(), b.range(), (partials ?? out).range()],
     params: [n, chunk, f32bits(splits === 1 ? scale : 1), 0],
     groups: [splits],
   });
-  if (partials !== out) {
+  if (partials) {
     sumAxes(partials, [0], out, scale);
-    partials.dispose();
+    partials.release();
   }
 }
 
 /** d = scale · (a − b) · g[0], elementwise. */
-export function squaredErrorBackward(a: Tensor, b: Tensor, g: Tensor, d: Tensor, scale: number): void {
+export function squaredErrorBackward(a: Operand, b: Operand, g: Operand, d: Operand, scale: number): void {
   launch(a.device, backwardKernel, {
     buffers: [a.range(), b.range(), g.range(), d.range()],
     params: [d.size, f32bits(scale)],

@@ -3,11 +3,13 @@
 // long inner dimensions. All choices come from `planMatmul`, a pure function
 // of the shapes.
 
-import { MAX_WORKGROUPS_PER_DIMENSION, Kernel, groups1d, launch, wgsl, splitReduction } from '../engine/kernel.ts';
-import { Tensor } from '../engine/tensor.ts';
+import { MAX_WORKGROUPS_PER_DIMENSION, Kernel, groups1d, launch, wgsl, splitReduction, type Operand, Scratch } from '../engine/kernel.ts';
 import { kernelFamily } from './family.ts';
 import { tilePlan } from './gemm_tiles.ts';
 import { matmulTiledPass, planMatmulTiled } from './matmul_tiled.ts';
+import type { MatmulArgs, MatmulDims } from './matmul_args.ts';
+
+export type { MatmulArgs, MatmulDims } from './matmul_args.ts';
 
 const source = wgsl(import.meta.url, 'matmul.wgsl', 'matmul_operands.wgsl');
 
@@ -70,15 +72,6 @@ const sumSplitsKernel = new Kernel({
   workgroupSize: [SUM_WG],
 });
 
-export interface MatmulDims {
-  batch: number;
-  m: number;
-  n: number;
-  k: number;
-  transA?: boolean;
-  transB?: boolean;
-}
-
 export interface MatmulPlan {
   /** Workgroups along N, along M, and along (split, batch). */
   groups: [number, number, number];
@@ -117,24 +110,16 @@ export function planMatmul({ batch, m, n, k, transA = false, transB = false }: M
   return { groups: [gx, gy, batch * splits], splits, chunk, vec4, tm, tn4 };
 }
 
-export interface MatmulArgs extends MatmulDims {
-  transA: boolean;
-  transB: boolean;
-  /** Elements between consecutive batch entries; 0 for an operand shared by all. */
-  batchStrideA: number;
-  batchStrideB: number;
-}
-
 /**
  * out ([batch, m, n] contiguous) = op(a) · op(b). Records one or two
  * dispatches, on the device's kernel family (family.ts): matmul.wgsl's
  * register blocks, or matmul_tiled.wgsl's workgroup-memory tiles.
  */
-export function matmul(a: Tensor, b: Tensor, out: Tensor, args: MatmulArgs): void {
+export function matmul(a: Operand, b: Operand, out: Operand, args: MatmulArgs): void {
   const { batch, m, n, k } = args;
   const device = out.device;
   let splits: number;
-  let pass: (target: Tensor) => void;
+  let pass: (target: Operand) => void;
   if (kernelFamily(device) === 'tiled') {
     const tiles = tilePlan(device);
     const plan = planMatmulTiled(args, tiles);
@@ -153,12 +138,12 @@ export function matmul(a: Tensor, b: Tensor, out: Tensor, args: MatmulArgs): voi
   }
   if (splits === 1) return pass(out);
   const total = batch * m * n;
-  const partials = Tensor.empty(device, [splits, total]);
+  const partials = new Scratch(device, [splits, total]);
   pass(partials);
   launch(device, sumSplitsKernel, {
     buffers: [partials.range(), out.range()],
     params: [total, splits],
     groups: groups1d(total, SUM_WG),
   });
-  partials.dispose();
+  partials.release();
 }

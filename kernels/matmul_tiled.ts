@@ -2,10 +2,9 @@
 // tiles for GPUs: its split-K plan (a pure function of the shapes and the
 // tile plan) and its first pass; matmul.ts sums the split slices.
 
-import { MAX_WORKGROUPS_PER_DIMENSION, Kernel, launch, wgsl, splitReduction } from '../engine/kernel.ts';
-import type { Tensor } from '../engine/tensor.ts';
+import { MAX_WORKGROUPS_PER_DIMENSION, Kernel, launch, wgsl, splitReduction, type Operand } from '../engine/kernel.ts';
 import { MIN_SPLIT_K, SPLIT_K_WORKGROUPS, TILE_PLANS, planned, type TilePlan } from './gemm_tiles.ts';
-import type { MatmulArgs, MatmulDims } from './matmul.ts';
+import type { MatmulArgs, MatmulDims } from './matmul_args.ts';
 
 const source = wgsl(import.meta.url, 'matmul_tiled.wgsl', 'gemm_tiles.wgsl', 'matmul_operands.wgsl');
 const matmulKernel = new Kernel({
@@ -34,7 +33,7 @@ export function planMatmulTiled({ batch, m, n, k }: MatmulDims, tiles: TilePlan)
 }
 
 /** Writes op(a)·op(b) into `out` (C, or the [splits, batch, m, n] partial slices when plan.splits > 1). */
-export function matmulTiledPass(a: Tensor, b: Tensor, out: Tensor, args: MatmulArgs, tiles: TilePlan, plan: MatmulTiledPlan): void {
+export function matmulTiledPass(a: Operand, b: Operand, out: Operand, args: MatmulArgs, tiles: TilePlan, plan: MatmulTiledPlan): void {
   const kernel = planned(matmulKernel, tiles, { TRANS_A: Number(args.transA), TRANS_B: Number(args.transB) });
   launch(out.device, kernel, {
     buffers: [a.range(), b.range(), out.range()],

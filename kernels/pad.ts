@@ -1,8 +1,7 @@
 // Launchers for kernels/pad.wgsl: plane windows (crop, replicate pad, zero
 // pad) and the gradient of replicate padding. NCHW tensors.
 
-import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
-import type { Tensor } from '../engine/tensor.ts';
+import { Kernel, groups1d, launch, wgsl, type Operand } from '../engine/kernel.ts';
 
 const source = wgsl(import.meta.url, 'pad.wgsl');
 const WG = 256;
@@ -30,7 +29,7 @@ function params(invocations: number, input: readonly number[], output: readonly 
  * y[y0, x0] = x[y0 + offsetY, x0 + offsetX] per plane (offsets may be
  * negative); outside x, `border` gives zero or the nearest edge pixel.
  */
-export function planeWindow(x: Tensor, y: Tensor, offsetY: number, offsetX: number, border: Border): void {
+export function planeWindow(x: Operand, y: Operand, offsetY: number, offsetX: number, border: Border): void {
   launch(x.device, windowKernels[BORDER[border]], {
     buffers: [x.range(), y.range()],
     params: params(y.size, x.shape, y.shape, offsetY, offsetX),
@@ -39,7 +38,7 @@ export function planeWindow(x: Tensor, y: Tensor, offsetY: number, offsetX: numb
 }
 
 /** dx = the gradient of replicate-padding dx's shape to dy's by `top` rows and `left` columns before. */
-export function replicatePadBackward(dy: Tensor, dx: Tensor, top: number, left: number): void {
+export function replicatePadBackward(dy: Operand, dx: Operand, top: number, left: number): void {
   launch(dy.device, replicateBackwardKernel, {
     buffers: [dy.range(), dx.range()],
     params: params(dx.size, dx.shape, dy.shape, top, left),

@@ -1,8 +1,7 @@
 // Launchers for kernels/pool.wgsl: 2-D max-pool (no padding, floor mode) with
 // saved argmax, and its gradient.
 
-import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
-import type { Tensor } from '../engine/tensor.ts';
+import { Kernel, groups1d, launch, wgsl, type Operand } from '../engine/kernel.ts';
 
 const source = wgsl(import.meta.url, 'pool.wgsl');
 const WG = 256;
@@ -29,7 +28,7 @@ function params(invocations: number, input: readonly number[], output: readonly 
 }
 
 /** y = max over each k×k window of x; `argmax` (y's shape) gets each window's offset ky·k + kx. */
-export function maxPool(x: Tensor, y: Tensor, argmax: Tensor, kernel: number, stride: number): void {
+export function maxPool(x: Operand, y: Operand, argmax: Operand, kernel: number, stride: number): void {
   launch(x.device, forwardKernel, {
     buffers: [x.range(), y.range(), argmax.range()],
     params: params(y.size, x.shape, y.shape, kernel, stride),
@@ -38,7 +37,7 @@ export function maxPool(x: Tensor, y: Tensor, argmax: Tensor, kernel: number, st
 }
 
 /** dx = dy routed to each window's saved argmax. */
-export function maxPoolBackward(argmax: Tensor, dy: Tensor, dx: Tensor, kernel: number, stride: number): void {
+export function maxPoolBackward(argmax: Operand, dy: Operand, dx: Operand, kernel: number, stride: number): void {
   launch(dy.device, backwardKernel, {
     buffers: [argmax.range(), dy.range(), dx.range()],
     params: params(dx.size, dx.shape, dy.shape, kernel, stride),

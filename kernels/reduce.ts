@@ -1,8 +1,7 @@
 // Launcher for kernels/reduce.wgsl: scaled sums over any set of axes.
 
-import { Kernel, f32bits, groups1d, launch, wgsl } from '../engine/kernel.ts';
+import { Kernel, f32bits, groups1d, launch, wgsl, type Operand, Scratch } from '../engine/kernel.ts';
 import { ShapeError, formatShape } from '../engine/errors.ts';
-import { Tensor } from '../engine/tensor.ts';
 
 const WG = 64;
 const sumKernel = new Kernel({
@@ -47,7 +46,7 @@ function vec4(axes: Axis[], key: 'extent' | 'stride'): number[] {
   return v;
 }
 
-function launchSum(src: Tensor, dst: Tensor, kept: Axis[], red: Axis[], splits: number, scale: number): void {
+function launchSum(src: Operand, dst: Operand, kept: Axis[], red: Axis[], splits: number, scale: number): void {
   const outputs = kept.reduce((n, a) => n * a.extent, 1);
   const reduced = red.reduce((n, a) => n * a.extent, 1);
   const chunk = Math.ceil(reduced / splits);
@@ -65,7 +64,7 @@ function launchSum(src: Tensor, dst: Tensor, kept: Axis[], red: Axis[], splits: 
  * out = scale · sum of `x` over `axes`; `out` has x's size with those axes
  * removed (or set to 1). Records one or two dispatches.
  */
-export function sumAxes(x: Tensor, axes: readonly number[], out: Tensor, scale = 1): void {
+export function sumAxes(x: Operand, axes: readonly number[], out: Operand, scale = 1): void {
   const { kept, red } = planReduction(x.shape, new Set(axes));
   if (kept.length > 4 || red.length > 4) {
     throw new ShapeError(`sum: reducing axes [${axes.join(',')}] of ${formatShape(x.shape)} interleaves more than 4 kept or 4 reduced axis groups`);
@@ -78,8 +77,8 @@ export function sumAxes(x: Tensor, axes: readonly number[], out: Tensor, scale =
     launchSum(x, out, kept, red, 1, scale);
     return;
   }
-  const partials = Tensor.empty(x.device, [outputs, splits]);
+  const partials = new Scratch(x.device, [outputs, splits]);
   launchSum(x, partials, kept, red, splits, 1);
   launchSum(partials, out, [{ extent: outputs, stride: splits }], [{ extent: splits, stride: 1 }], 1, scale);
-  partials.dispose();
+  partials.release();
 }

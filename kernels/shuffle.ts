@@ -1,8 +1,7 @@
 // Launchers for kernels/shuffle.wgsl: pixel shuffle and unshuffle, one
 // invocation per element.
 
-import { Kernel, groups1d, launch, wgsl } from '../engine/kernel.ts';
-import type { Tensor } from '../engine/tensor.ts';
+import { Kernel, groups1d, launch, wgsl, type Operand } from '../engine/kernel.ts';
 
 const source = wgsl(import.meta.url, 'shuffle.wgsl');
 const WG = 256;
@@ -20,7 +19,7 @@ const [shuffleKernel, unshuffleKernel] = [0, 1].map(
     }),
 );
 
-function run(kernel: Kernel, src: Tensor, dst: Tensor, small: readonly number[], r: number): void {
+function run(kernel: Kernel, src: Operand, dst: Operand, small: readonly number[], r: number): void {
   launch(src.device, kernel, {
     buffers: [src.range(), dst.range()],
     params: [src.size, small[2], small[3], r],
@@ -29,11 +28,11 @@ function run(kernel: Kernel, src: Tensor, dst: Tensor, small: readonly number[],
 }
 
 /** `small` [N, C·r², H, W] → `big` [N, C, H·r, W·r]. */
-export function pixelShuffle(small: Tensor, big: Tensor, r: number): void {
+export function pixelShuffle(small: Operand, big: Operand, r: number): void {
   run(shuffleKernel, small, big, small.shape, r);
 }
 
 /** `big` [N, C, H·r, W·r] → `small` [N, C·r², H, W]. */
-export function pixelUnshuffle(big: Tensor, small: Tensor, r: number): void {
+export function pixelUnshuffle(big: Operand, small: Operand, r: number): void {
   run(unshuffleKernel, big, small, small.shape, r);
 }

@@ -1,7 +1,6 @@
 // Launcher for kernels/softmax.wgsl: softmax(scale·x) along the innermost axis.
 
-import { Kernel, f32bits, groups1d, launch, wgsl } from '../engine/kernel.ts';
-import type { Tensor } from '../engine/tensor.ts';
+import { Kernel, f32bits, groups1d, launch, wgsl, type Operand } from '../engine/kernel.ts';
 
 const source = wgsl(import.meta.url, 'softmax.wgsl');
 const WG = 64;
@@ -14,13 +13,13 @@ const forwardKernel = kernel('forward', ['read', 'write']);
 const backwardKernel = kernel('backward', ['read', 'read', 'write']);
 
 /** y = softmax(scale·x) over rows of `cols` contiguous values. */
-export function softmax(x: Tensor, y: Tensor, cols: number, scale: number): void {
+export function softmax(x: Operand, y: Operand, cols: number, scale: number): void {
   const rows = cols === 0 ? 0 : x.size / cols;
   launch(x.device, forwardKernel, { buffers: [x.range(), y.range()], params: [rows, cols, f32bits(scale)], groups: groups1d(rows, 1) });
 }
 
 /** dx = scale · y ⊙ (dy − Σ_row dy ⊙ y), from the forward output y. */
-export function softmaxBackward(y: Tensor, dy: Tensor, dx: Tensor, cols: number, scale: number): void {
+export function softmaxBackward(y: Operand, dy: Operand, dx: Operand, cols: number, scale: number): void {
   const rows = cols === 0 ? 0 : y.size / cols;
   launch(y.device, backwardKernel, {
     buffers: [y.range(), dy.range(), dx.range()],

@@ -8,12 +8,16 @@
 // moments get arenas with the same layout, and the gradient slices become the
 // parameters' `.grad` for good: backward accumulates straight into the arena,
 // step() is one dispatch over the whole arena and zeroGrad() one buffer clear.
+// backward() hands the parameters' gradients to `ArenaGrads`, which adds up to
+// eight of them into the arena per dispatch.
 
 import type { Device } from '../device.ts';
 import { DisposedError, EngineError } from '../errors.ts';
 import type { PooledBuffer } from '../pool.ts';
 import { Tensor, deviceOf } from '../tensor.ts';
+import { setGradSink } from '../autograd.ts';
 import { adamStep, type AdamArenas } from '../../kernels/adam.ts';
+import { ArenaGrads } from './arena-grads.ts';
 
 export interface AdamOptions {
   /** Default 1e-3. */
@@ -108,6 +112,8 @@ export class Adam {
       p.grad = grad;
       return grad;
     });
+    const sink = new ArenaGrads(() => this.gradArena);
+    for (const p of params) setGradSink(p, sink);
   }
 
   /** The number of step() calls so far (PyTorch's `state['step']`, t in the bias corrections). */
@@ -180,6 +186,7 @@ export class Adam {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    for (const p of this.params) setGradSink(p, null);
     for (const t of [this.paramArena, this.gradArena, this.expAvg, this.expAvgSq]) t.dispose();
   }
 
