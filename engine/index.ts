@@ -27,7 +27,7 @@ export { tidy } from './scope.ts';
 export { noGrad, isGradEnabled, record, type GradFn } from './autograd.ts';
 export { Kernel, launch, groups1d, splitReduction, f32bits, wgsl, type KernelSpec, type Launch, type BufferRange } from './kernel.ts';
 export type { MemoryStats } from './pool.ts';
-export { Module } from './nn/module.ts';
+export { Module, tidyInInference } from './nn/module.ts';
 export { Conv2d, Conv3d, type Conv2dOptions } from './nn/conv.ts';
 export { ModuleList } from './nn/container.ts';
 export * as initializers from './nn/init.ts';

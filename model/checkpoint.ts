@@ -1,8 +1,7 @@
 // LMFN weights as safetensors files with the spec's PyTorch names (LMFN.md §6, §10).
 // Loading is strict: the key set, dtypes and shapes must match the model exactly.
 
-import { readSafetensors, writeSafetensors } from '../engine/safetensors.ts';
-import type { Module } from '../engine/nn/module.ts';
+import { readSafetensors, writeSafetensors, type Module } from '../engine/index.ts';
 
 /** Name → shape of every parameter of `model`, the checkpoint's expected key set. */
 export function expectedShapes(model: Module): Map<string, readonly number[]> {

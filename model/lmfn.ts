@@ -5,12 +5,7 @@
 //
 // Built only from engine modules and ops; the engine knows nothing of LMFN.
 
-import { Device, ShapeError, Tensor, isGradEnabled, ops, tidy } from '../engine/index.ts';
-import { Module } from '../engine/nn/module.ts';
-import { Conv2d, Conv3d } from '../engine/nn/conv.ts';
-import { ModuleList } from '../engine/nn/container.ts';
-import { kaimingNormal } from '../engine/nn/init.ts';
-import { Random } from '../engine/random.ts';
+import { Conv2d, Conv3d, Device, Module, ModuleList, Random, ShapeError, Tensor, initializers, ops, tidyInInference } from '../engine/index.ts';
 import { LMFN_INITS, identityWrites, isLMFNInit, type LMFNInit } from './identity.ts';
 
 /** RGB mean subtracted at the input and added back at the output (a constant, not a parameter). */
@@ -25,16 +20,6 @@ const RELU = { activation: 'relu' } as const;
 const LEAKY_01 = { activation: 'leakyRelu', negativeSlope: 0.1 } as const;
 const LEAKY_005 = { activation: 'leakyRelu', negativeSlope: 0.05 } as const;
 
-/** In inference (no grad) each block frees its intermediates at once; with grad they are kept for backward. */
-function block<T extends Tensor>(fn: () => T): T {
-  return isGradEnabled() ? fn() : tidy(fn);
-}
-
-/** Frees activations no longer needed, in inference only (backward needs them). */
-function free(...tensors: Tensor[]): void {
-  if (!isGradEnabled()) for (const t of tensors) t.dispose();
-}
-
 /** x + conv2(relu(conv1(x))), both 3×3 64→64; EDVR init: Kaiming normal × 0.1, zero bias. */
 class ResBlock extends Module {
   readonly conv1: Conv2d;
@@ -45,12 +30,12 @@ class ResBlock extends Module {
     this.conv2 = this.module('conv2', new Conv2d(device, channels, channels, 3, { padding: 1, rng }));
     for (const conv of [this.conv1, this.conv2]) {
       const fanIn = channels * 9;
-      conv.weight.write(kaimingNormal(rng, conv.weight.size, fanIn).map((v) => v * 0.1));
+      conv.weight.write(initializers.kaimingNormal(rng, conv.weight.size, fanIn).map((v) => v * 0.1));
       conv.bias.write(new Float32Array(channels));
     }
   }
   forward(x: Tensor): Tensor {
-    return block(() => this.conv2.forward(this.conv1.forward(x, RELU), { residual: x }));
+    return this.conv2.forward(this.conv1.forward(x, RELU), { residual: x });
   }
 }
 
@@ -72,25 +57,16 @@ class Encoder extends Module {
     this.res2 = this.module('res2', new ModuleList(device, [0, 1, 2, 3, 4].map(() => new ResBlock(device, rng))));
   }
   forward(x: Tensor): Tensor {
-    const f0 = block(() => this.head.forward(x, LEAKY_01));
-    const f1 = block(() => this.down[0].forward(f0, LEAKY_01));
-    free(f0);
-    const f2 = block(() => this.down[1].forward(f1, LEAKY_01));
-    free(f1);
-    const f3 = block(() => this.down[2].forward(f2, LEAKY_01));
-    const f4 = block(() => this.down[3].forward(f3, LEAKY_01));
-    const u4 = block(() => upsample2x(this.res4.forward(f4)));
-    free(f4);
-    const g3 = block(() => add(this.res3a.forward(f3), u4));
-    free(f3, u4);
-    const u3 = block(() => upsample2x(this.res3b.forward(g3)));
-    free(g3);
+    // The full-scale map is the network's largest by far: in inference it is gone as soon as f1 exists (the peak is f0 + f1).
+    const f1 = tidyInInference(() => this.down[0].forward(this.head.forward(x, LEAKY_01), LEAKY_01));
+    const f2 = this.down[1].forward(f1, LEAKY_01);
+    const f3 = this.down[2].forward(f2, LEAKY_01);
+    const f4 = this.down[3].forward(f3, LEAKY_01);
+    const g3 = add(this.res3a.forward(f3), upsample2x(this.res4.forward(f4)));
+    const u3 = upsample2x(this.res3b.forward(g3));
     const [r0, r1, r2, r3, r4] = this.res2.items;
-    const g2 = block(() => add(r1.forward(r0.forward(f2)), u3));
-    free(f2, u3);
-    const e = block(() => r4.forward(r3.forward(r2.forward(g2))));
-    free(g2);
-    return e;
+    const g2 = add(r1.forward(r0.forward(f2)), u3);
+    return r4.forward(r3.forward(r2.forward(g2)));
   }
 }
 
@@ -115,18 +91,16 @@ class ESA extends Module {
     this.conv4 = this.module('conv4', new Conv2d(device, f, channels, 1, { rng }));
   }
   forward(x: Tensor): Tensor {
-    return block(() => {
-      const [, , h, w] = x.shape;
-      const c1_ = this.conv1.forward(x);
-      const c1 = this.conv2.forward(c1_);
-      let v = maxPool2d(c1, 7, 3);
-      v = this.conv_max.forward(v, RELU);
-      let c3 = this.conv3.forward(v, RELU);
-      c3 = this.conv3_.forward(c3);
-      c3 = interpolateBilinear(c3, [h, w]);
-      const m = this.conv4.forward(this.conv_f.forward(c1_, { residual: c3 }), { activation: 'sigmoid' });
-      return mul(x, m);
-    });
+    const [, , h, w] = x.shape;
+    const c1_ = this.conv1.forward(x);
+    const c1 = this.conv2.forward(c1_);
+    let v = maxPool2d(c1, 7, 3);
+    v = this.conv_max.forward(v, RELU);
+    let c3 = this.conv3.forward(v, RELU);
+    c3 = this.conv3_.forward(c3);
+    c3 = interpolateBilinear(c3, [h, w]);
+    const m = this.conv4.forward(this.conv_f.forward(c1_, { residual: c3 }), { activation: 'sigmoid' });
+    return mul(x, m);
   }
 }
 
@@ -157,19 +131,14 @@ class RFDB extends Module {
     this.esa = this.module('esa', new ESA(device, rng, channels));
   }
   forward(x: Tensor): Tensor {
-    const out = block(() => {
-      const d1 = this.c1_d.forward(x, LEAKY_005);
-      const r1 = this.c1_r.forward(x, { ...LEAKY_005, residual: x });
-      const d2 = this.c2_d.forward(r1, LEAKY_005);
-      const r2 = this.c2_r.forward(r1, { ...LEAKY_005, residual: r1 });
-      const d3 = this.c3_d.forward(r2, LEAKY_005);
-      const r3 = this.c3_r.forward(r2, { ...LEAKY_005, residual: r2 });
-      const r4 = this.c4.forward(r3, LEAKY_005);
-      return this.c5.forward(cat([d1, d2, d3, r4], 1));
-    });
-    const y = this.esa.forward(out);
-    free(out);
-    return y;
+    const d1 = this.c1_d.forward(x, LEAKY_005);
+    const r1 = this.c1_r.forward(x, { ...LEAKY_005, residual: x });
+    const d2 = this.c2_d.forward(r1, LEAKY_005);
+    const r2 = this.c2_r.forward(r1, { ...LEAKY_005, residual: r1 });
+    const d3 = this.c3_d.forward(r2, LEAKY_005);
+    const r3 = this.c3_r.forward(r2, { ...LEAKY_005, residual: r2 });
+    const r4 = this.c4.forward(r3, LEAKY_005);
+    return this.esa.forward(this.c5.forward(cat([d1, d2, d3, r4], 1)));
   }
 }
 
@@ -188,15 +157,13 @@ class ALFM extends Scalar {
     super(device, 'theta');
   }
   forward(layers: Tensor[]): Tensor {
-    return block(() => {
-      const [b, , h, w] = layers[0].shape;
-      const stacked = cat(layers, 1);
-      const x = stacked.reshape(b, stacked.shape[1], h * w);
-      const energy = matmul(x, x, { transB: true });
-      const attention = softmax(energy, { scale: -1 });
-      const y = matmul(attention, x);
-      return add(mul(y, this.value), x).reshape(b, stacked.shape[1], h, w);
-    });
+    const [b, , h, w] = layers[0].shape;
+    const stacked = cat(layers, 1);
+    const x = stacked.reshape(b, stacked.shape[1], h * w);
+    const energy = matmul(x, x, { transB: true });
+    const attention = softmax(energy, { scale: -1 });
+    const y = matmul(attention, x);
+    return add(mul(y, this.value), x).reshape(b, stacked.shape[1], h, w);
   }
 }
 
@@ -210,12 +177,10 @@ class ACFM extends Scalar {
     this.conv2 = this.module('conv2', new Conv3d(device, [3, 1, 1], [1, 0, 0], { rng }));
   }
   forward(x: Tensor): Tensor {
-    return block(() => {
-      const [b, c, h, w] = x.shape;
-      const volume = x.reshape(b, 1, c, h, w);
-      const gate = sigmoid(this.conv2.forward(this.conv1.forward(volume))).reshape(b, c, h, w);
-      return add(x, mul(mul(gate, x), this.value));
-    });
+    const [b, c, h, w] = x.shape;
+    const volume = x.reshape(b, 1, c, h, w);
+    const gate = sigmoid(this.conv2.forward(this.conv1.forward(volume))).reshape(b, c, h, w);
+    return add(x, mul(mul(gate, x), this.value));
   }
 }
 
@@ -239,17 +204,14 @@ class Decoder extends Module {
     this.tail = this.module('tail', new Conv2d(device, channels, 48, 3, { padding: 1, rng }));
   }
   forward(e: Tensor): Tensor {
-    const h = block(() => this.head.forward(e));
+    const h = this.head.forward(e);
     const outs: Tensor[] = [];
     let o = h;
     for (const rfdb of this.rfdb) outs.push((o = rfdb.forward(o)));
-    const a = block(() => this.alfm_fuse.forward(this.alfm.forward(outs), LEAKY_005));
+    const a = this.alfm_fuse.forward(this.alfm.forward(outs), LEAKY_005);
     const c = this.acfm.forward(outs[outs.length - 1]);
-    const y = block(() => this.fuse.forward(cat([a, c], 1), { residual: h }));
-    free(h, ...outs, a, c);
-    const out = block(() => pixelShuffle(this.tail.forward(y), 4));
-    free(y);
-    return out;
+    const y = this.fuse.forward(cat([a, c], 1), { residual: h });
+    return pixelShuffle(this.tail.forward(y), 4);
   }
 }
 
@@ -297,14 +259,7 @@ export class LMFN extends Module {
   /** x: [N,3,H,W] RGB in [0,1] → deblurred [N,3,H,W] (unclamped). */
   forward(x: Tensor): Tensor {
     LMFN.checkSize(x.shape);
-    const shifted = ops.sub(x, this.mean);
-    const e = this.encoder.forward(shifted);
-    free(shifted);
-    const y = this.decoder.forward(e);
-    free(e);
-    const out = add(y, this.mean);
-    free(y);
-    return out;
+    return add(this.decoder.forward(this.encoder.forward(ops.sub(x, this.mean))), this.mean);
   }
 
   override dispose(): void {

@@ -1,15 +1,37 @@
 // Modules group parameters under PyTorch state_dict names ("encoder.down1.weight"),
 // so checkpoints interoperate with PyTorch through safetensors files.
+//
+// Memory at the edges: a module's `forward` runs in `tidyInInference`, the way
+// PyTorch's __call__ wraps forward. In inference a block's intermediates go
+// back to the pool as soon as it returns, so a model's forward reads as the
+// math with no dispose calls; with grad on they belong to the tape, and the
+// training step's own `tidy` frees them after backward.
 
 import { EngineError, ShapeError, formatShape } from '../errors.ts';
 import type { Device } from '../device.ts';
 import { Tensor } from '../tensor.ts';
+import { isGradEnabled } from '../autograd.ts';
+import { tidy } from '../scope.ts';
+
+/**
+ * `tidy(fn)` in inference (no grad), where fn's intermediates are garbage once
+ * it returns; just `fn()` with grad on, where backward still needs them.
+ */
+export function tidyInInference<T>(fn: () => T): T {
+  return isGradEnabled() ? fn() : tidy(fn);
+}
 
 export abstract class Module {
   private readonly ownParams = new Map<string, Tensor>();
   private readonly children = new Map<string, Module>();
 
-  constructor(readonly device: Device) {}
+  constructor(readonly device: Device) {
+    const forward = (this as { forward?: unknown }).forward;
+    if (typeof forward === 'function') {
+      const scoped = (...args: unknown[]): unknown => tidyInInference(() => forward.apply(this, args));
+      Object.defineProperty(this, 'forward', { value: scoped, writable: true, configurable: true });
+    }
+  }
 
   /** Registers a trainable parameter (a kept leaf that requires grad). */
   protected parameter(name: string, shape: readonly number[], values: Float32Array): Tensor {
