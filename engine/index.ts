@@ -14,11 +14,16 @@ import { EngineError } from './errors.ts';
 import { Tensor } from './tensor.ts';
 import * as elementwise from './ops/elementwise.ts';
 import * as reduce from './ops/reduce.ts';
-import * as conv from './ops/conv.ts';
+import * as conv2d from './ops/conv2d.ts';
+import * as conv3d from './ops/conv3d.ts';
 import * as matmul from './ops/matmul.ts';
-import * as spatial from './ops/spatial.ts';
-import * as shape from './ops/shape.ts';
-import * as loss from './ops/loss.ts';
+import * as softmax from './ops/softmax.ts';
+import * as pixelShuffle from './ops/pixel_shuffle.ts';
+import * as interpolate from './ops/interpolate.ts';
+import * as maxPool2d from './ops/max_pool2d.ts';
+import * as pad from './ops/pad.ts';
+import * as cat from './ops/cat.ts';
+import * as mseLoss from './ops/mse_loss.ts';
 
 export { Device, getDevice, raisedLimits, type AdapterChoice, type AdapterDescription, type DeviceOptions, type RecordedDispatch } from './device.ts';
 export { ADAPTER_CHOICES, identifyAdapter, type AdapterIdentity, type Backend } from './adapters.ts';
@@ -42,7 +47,9 @@ export { writeFileAtomic } from './atomic-write.ts';
 export { FAMILY_KERNELS, kernelFamily, useKernelFamily, type KernelFamily } from '../kernels/family.ts';
 
 /** All differentiable ops, PyTorch-style functional API (`ops.conv2d`, `ops.add`, …). */
-export const ops = { ...elementwise, ...reduce, ...conv, ...matmul, ...spatial, ...shape, ...loss };
+export const ops = {
+  ...elementwise, ...reduce, ...conv2d, ...conv3d, ...matmul, ...softmax, ...pixelShuffle, ...interpolate, ...maxPool2d, ...pad, ...cat, ...mseLoss,
+};
 
 let current: Device | null = null;
 

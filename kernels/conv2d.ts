@@ -4,20 +4,20 @@
 // sizes, slice counts) are pure functions of the shapes, exported for tests.
 //
 // Two conv families, chosen per device by `kernelFamily` (family.ts):
-// 'tiled' (conv_tiled.wgsl, implicit GEMMs on workgroup-memory tiles, for
-// GPUs) and 'direct' (conv_vec4.wgsl's register-blocked fast paths, else
+// 'tiled' (conv2d_tiled.wgsl, implicit GEMMs on workgroup-memory tiles, for
+// GPUs) and 'direct' (conv2d_vec4.wgsl's register-blocked fast paths, else
 // conv2d.wgsl; tuned for llvmpipe).
 
 import type { Device } from '../engine/device.ts';
 import { Kernel, groups1d, launch, wgsl, splitReduction, type Operand, Scratch } from '../engine/kernel.ts';
-import { convTiledForward, convTiledInputGrad, convTiledWeightGrad } from './conv_tiled.ts';
-import { geometryWords, type ConvGeometry } from './conv_geometry.ts';
+import { convTiledForward, convTiledInputGrad, convTiledWeightGrad } from './conv2d_tiled.ts';
+import { geometryWords, type ConvGeometry } from './conv2d_geometry.ts';
 import { kernelFamily } from './family.ts';
 import { sumAxes } from './reduce.ts';
 import { PLAIN, epilogueConstants, type Epilogue } from './epilogue.ts';
-import { convVec4Applies, convVec4Forward, convVec4InputGrad, convVec4WeightGrad } from './conv_vec4.ts';
+import { convVec4Applies, convVec4Forward, convVec4InputGrad, convVec4WeightGrad } from './conv2d_vec4.ts';
 
-export type { ConvGeometry } from './conv_geometry.ts';
+export type { ConvGeometry } from './conv2d_geometry.ts';
 
 const source = wgsl(import.meta.url, 'conv2d.wgsl', 'epilogue.wgsl');
 const WG = 64;

@@ -27,7 +27,7 @@ fn activate4(v: vec4f) -> vec4f {
 }
 
 // Every activation as one branch-free expression of run-time values, for
-// kernels too costly to compile once per epilogue (conv_vec4.wgsl on
+// kernels too costly to compile once per epilogue (conv2d_vec4.wgsl on
 // llvmpipe, where each branch also costs compile time): `slope` is 1 for
 // none and sigmoid, 0 for relu, the slope for leaky relu (see epilogueParams).
 fn activate4_flat(v: vec4f, slope: f32, sigmoid: bool) -> vec4f {

@@ -1,5 +1,5 @@
 // Workgroup-memory GEMM tiles, shared by the tiled kernel families
-// (conv_tiled.wgsl, matmul_tiled.wgsl; prepended by wgsl()). A family
+// (conv2d_tiled.wgsl, matmul_tiled.wgsl; prepended by wgsl()). A family
 // supplies its own loads (how A and B are gathered) and epilogue; the tile
 // shapes come from kernels/gemm_tiles.ts.
 //

@@ -1,4 +1,4 @@
-// kernels/conv_tiled.ts (the workgroup-memory implicit-GEMM conv for discrete
+// kernels/conv2d_tiled.ts (the workgroup-memory implicit-GEMM conv for discrete
 // GPUs), called directly on tensors: forward with fused bias and activation,
 // input gradient and weight/bias gradients against float64 references, on
 // both tile plans, plus its pure choices (plan from limits, split-K).
@@ -10,7 +10,7 @@ import type { Epilogue } from '../kernels/epilogue.ts';
 import type { ConvGeometry } from '../kernels/conv2d.ts';
 import { kernelFamily } from '../kernels/family.ts';
 import { EngineError, type Device } from '../engine/index.ts';
-import { convTiledForward, convTiledInputGrad, convTiledWeightGrad, convTiledWeightGradSplits, inputGradPhases } from '../kernels/conv_tiled.ts';
+import { convTiledForward, convTiledInputGrad, convTiledWeightGrad, convTiledWeightGradSplits, inputGradPhases } from '../kernels/conv2d_tiled.ts';
 import { loadsPerInvocation, tilePlan, type TilePlan } from '../kernels/gemm_tiles.ts';
 import { asF32, assertClose, maxAbs, rng, testDevice } from './helpers.ts';
 import { conv2dInputGradRef, conv2dOutShape, conv2dRef, conv2dWeightGradRef, type Conv2dRefShape } from './ref/conv.ts';

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShapeError, Tensor, noGrad, ops } from '../engine/index.ts';
 import { blockFor, groupsFor, weightGradSplits, type ConvGeometry } from '../kernels/conv2d.ts';
-import { convVec4Applies, weightGradBlock, weightGradSlices } from '../kernels/conv_vec4.ts';
+import { convVec4Applies, weightGradBlock, weightGradSlices } from '../kernels/conv2d_vec4.ts';
 import { asF32, assertClose, assertThrows, gradcheck, rng, testDevice } from './helpers.ts';
 import { conv2dOutShape, conv2dRef, conv3dRef, type Conv2dRefShape, type Conv3dRefShape } from './ref/conv.ts';
 
@@ -30,7 +30,7 @@ const conv2dCases: Conv2dCase[] = [
   { name: '17→11, several channel blocks each way', x: [1, 17, 5, 6], w: [11, 17, 3, 3], padding: [1, 1], maxChecks: 200 },
   // Wide enough to split the weight-gradient reduction into a few slices (the one-thread-per-weight second pass).
   { name: 'split weight-gradient reduction', x: [2, 2, 24, 40], w: [3, 2, 3, 3], padding: [1, 1], maxChecks: 60 },
-  // conv_vec4.wgsl 3×3 (padding 1, widths multiples of 4): partial channel blocks, a partial
+  // conv2d_vec4.wgsl 3×3 (padding 1, widths multiples of 4): partial channel blocks, a partial
   // 8-pixel block, heights not a multiple of the 4-row block, sliced weight gradients, one-row maps.
   { name: '3×3 fast path s1, 11 out channels, W 12, odd H', x: [2, 5, 7, 12], w: [11, 5, 3, 3], padding: [1, 1], maxChecks: 300 },
   { name: '3×3 fast path s2, odd H', x: [2, 3, 9, 16], w: [10, 3, 3, 3], stride: [2, 2], padding: [1, 1], maxChecks: 300 },
@@ -42,7 +42,7 @@ const conv2dCases: Conv2dCase[] = [
   { name: '3×3 fast path, 17→19 channels at 16×16', x: [2, 17, 16, 16], w: [19, 17, 3, 3], padding: [1, 1], maxChecks: 120 },
   // LMFN's 1/4 scale of 720×1280: the weight gradient's longest reduction (180 rows of 320).
   { name: '3×3 fast path at 180×320', x: [1, 1, 180, 320], w: [2, 1, 3, 3], padding: [1, 1], maxChecks: 16 },
-  // conv_vec4.wgsl 1×1 (H·W a multiple of 4): an odd number of pixel groups, partial
+  // conv2d_vec4.wgsl 1×1 (H·W a multiple of 4): an odd number of pixel groups, partial
   // channel blocks on both sides, several pixel blocks, a sliced weight gradient.
   { name: '1×1 fast path, 13→5, 5 pixel groups', x: [2, 13, 5, 4], w: [5, 13, 1, 1] },
   { name: '1×1 fast path, 20→17, two pixel blocks', x: [2, 20, 4, 12], w: [17, 20, 1, 1], maxChecks: 300 },

@@ -3,7 +3,8 @@
 import type { Device } from '../device.ts';
 import { Random } from '../random.ts';
 import type { Tensor } from '../tensor.ts';
-import { conv2d, conv3d, type Conv2dOptions as Conv2dOpOptions } from '../ops/conv.ts';
+import { conv2d, type Conv2dOptions as Conv2dOpOptions } from '../ops/conv2d.ts';
+import { conv3d } from '../ops/conv3d.ts';
 import { Module } from './module.ts';
 import { uniform } from './init.ts';
 

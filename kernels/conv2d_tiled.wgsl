@@ -3,7 +3,7 @@
 // family for discrete GPUs, where staging operands in workgroup memory and
 // sharing them between invocations is what makes a GEMM fast (on llvmpipe,
 // where workgroup memory is plain RAM and barriers are expensive,
-// conv2d.wgsl / conv_vec4.wgsl are faster).
+// conv2d.wgsl / conv2d_vec4.wgsl are faster).
 //
 //   forward     C[o][p]    = Σ_k w[o][k] · x̂[k][p]    M = O, N = batch·Ho·Wo, K = C·kH·kW
 //   input_grad  C[c][p]    = Σ_k ŵ[c][k] · d̂y[k][p]   M = C, N = batch·H·W/(sH·sW), K = O·kH·kW/(sH·sW)

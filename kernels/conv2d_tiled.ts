@@ -1,4 +1,4 @@
-// Launchers for kernels/conv_tiled.wgsl: conv2d forward (bias and activation
+// Launchers for kernels/conv2d_tiled.wgsl: conv2d forward (bias and activation
 // fused), input gradient and weight gradient (split-K, bias gradient fused) as
 // implicit GEMMs on workgroup-memory tiles, the conv family for discrete GPUs.
 // Any geometry (kernel size, stride, padding). The tile plan comes from the
@@ -8,14 +8,14 @@
 import { MAX_WORKGROUPS_PER_DIMENSION, Kernel, groups1d, launch, wgsl, splitReduction, type Operand, Scratch } from '../engine/kernel.ts';
 import { epilogueConstants, type Epilogue } from './epilogue.ts';
 import { MIN_SPLIT_K, SPLIT_K_WORKGROUPS, TILE_PLANS, gemmGroups, planned, tilePlan, type TilePlan } from './gemm_tiles.ts';
-import { geometryWords, type ConvGeometry } from './conv_geometry.ts';
+import { geometryWords, type ConvGeometry } from './conv2d_geometry.ts';
 
-const source = wgsl(import.meta.url, 'conv_tiled.wgsl', 'epilogue.wgsl', 'gemm_tiles.wgsl');
+const source = wgsl(import.meta.url, 'conv2d_tiled.wgsl', 'epilogue.wgsl', 'gemm_tiles.wgsl');
 
 const SUM_WG = 256;
 
 function kernel(entryPoint: string, bindings: Kernel['spec']['bindings'], workgroupSize: [number, number?]) {
-  return new Kernel({ name: `conv_tiled.${entryPoint}`, source, entryPoint, bindings, params: true, workgroupSize });
+  return new Kernel({ name: `conv2d_tiled.${entryPoint}`, source, entryPoint, bindings, params: true, workgroupSize });
 }
 
 const tiled = TILE_PLANS[0].workgroup;
@@ -36,7 +36,7 @@ interface Gemm {
   phase?: InputGradPhase;
 }
 
-/** The Params struct of conv_tiled.wgsl, all 29 words. */
+/** The Params struct of conv2d_tiled.wgsl, all 29 words. */
 function params(g: ConvGeometry, s: Gemm): number[] {
   const p = s.phase;
   return [

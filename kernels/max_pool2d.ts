@@ -1,13 +1,13 @@
-// Launchers for kernels/pool.wgsl: 2-D max-pool (no padding, floor mode) with
+// Launchers for kernels/max_pool2d.wgsl: 2-D max-pool (no padding, floor mode) with
 // saved argmax, and its gradient.
 
 import { Kernel, groups1d, launch, wgsl, type Operand } from '../engine/kernel.ts';
 
-const source = wgsl(import.meta.url, 'pool.wgsl');
+const source = wgsl(import.meta.url, 'max_pool2d.wgsl');
 const WG = 256;
 
 const forwardKernel = new Kernel({
-  name: 'pool.forward',
+  name: 'max_pool2d.forward',
   source,
   entryPoint: 'forward',
   bindings: ['read', 'write', 'write'],
@@ -15,7 +15,7 @@ const forwardKernel = new Kernel({
   workgroupSize: [WG],
 });
 const backwardKernel = new Kernel({
-  name: 'pool.backward',
+  name: 'max_pool2d.backward',
   source,
   entryPoint: 'backward',
   bindings: ['read', 'read', 'write'],

@@ -3,7 +3,7 @@
 // of 4, and 1×1 (stride 1, no padding) on planes whose size H·W is a
 // multiple of 4 — every conv of LMFN but ESA's small-map ones. Forward,
 // input gradient and weight gradient (with the bias gradient fused in); see
-// convVec4Applies in conv_vec4.ts. Everything else runs through conv2d.wgsl.
+// convVec4Applies in conv2d_vec4.ts. Everything else runs through conv2d.wgsl.
 //
 // Why a second conv family: on llvmpipe a storage-buffer load costs one
 // bounds-checked scalar load per lane, as much as dozens of multiply-adds,

@@ -1,10 +1,10 @@
-// Shape ops along any axis: cat and slice. Both move [outer, extent, inner]
-// blocks (see kernels/copy.wgsl); each one's backward is the other.
+// cat and slice along any axis. Both move [outer, extent, inner]
+// blocks (see kernels/cat.wgsl); each one's backward is the other.
 
 import { record } from '../autograd.ts';
 import { ShapeError, formatShape } from '../errors.ts';
 import { Tensor, deviceOf, sizeOf } from '../tensor.ts';
-import { copyBlock, embedBlock } from '../../kernels/copy.ts';
+import { copyBlock, embedBlock } from '../../kernels/cat.ts';
 
 /** A dim of `shape` counted from the front, accepting negative dims from the back. */
 function normaliseDim(op: string, shape: readonly number[], dim: number): number {

@@ -1,10 +1,10 @@
-// Losses. Each is one fused forward (a reduction) and one elementwise backward.
+// Mean squared error: one fused reduction forward and one elementwise backward.
 
 import { record } from '../autograd.ts';
 import { ShapeError, formatShape } from '../errors.ts';
 import { Tensor, deviceOf, sameShape } from '../tensor.ts';
 import { fill } from '../../kernels/elementwise.ts';
-import { squaredErrorBackward, squaredErrorSum } from '../../kernels/loss.ts';
+import { squaredErrorBackward, squaredErrorSum } from '../../kernels/mse_loss.ts';
 
 /**
  * Mean over all elements of (input − target)², as a [1] tensor (PyTorch

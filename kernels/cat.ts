@@ -1,13 +1,13 @@
-// Launchers for kernels/copy.wgsl: block copies along one axis of tensors
+// Launchers for kernels/cat.wgsl: block copies along one axis of tensors
 // viewed as [outer, extent, inner], for cat and slice.
 
 import { Kernel, groups1d, launch, wgsl, type Operand } from '../engine/kernel.ts';
 
-const source = wgsl(import.meta.url, 'copy.wgsl');
+const source = wgsl(import.meta.url, 'cat.wgsl');
 const WG = 256;
 
 function kernel(entryPoint: string): Kernel {
-  return new Kernel({ name: `copy.${entryPoint}`, source, entryPoint, bindings: ['read', 'write'], params: true, workgroupSize: [WG] });
+  return new Kernel({ name: `cat.${entryPoint}`, source, entryPoint, bindings: ['read', 'write'], params: true, workgroupSize: [WG] });
 }
 const copyKernel = kernel('copy_block');
 const embedKernel = kernel('embed_block');

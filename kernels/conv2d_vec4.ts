@@ -1,14 +1,14 @@
-// Launchers for kernels/conv_vec4.wgsl: the fast paths of conv2d (3×3 with
+// Launchers for kernels/conv2d_vec4.wgsl: the fast paths of conv2d (3×3 with
 // padding 1 and stride 1 or 2 on rows whose widths are multiples of 4; 1×1
 // on planes whose size is a multiple of 4). conv2d.ts routes a conv here when
 // `convVec4Applies`; the tile choices are pure functions of the shapes and
 // the adapter kind, exported for tests.
 
 import { Kernel, f32bits, groups1d, launch, wgsl, splitReduction, type Operand, Scratch } from '../engine/kernel.ts';
-import type { ConvGeometry } from './conv_geometry.ts';
+import type { ConvGeometry } from './conv2d_geometry.ts';
 import { PLAIN, epilogueParams, type Epilogue } from './epilogue.ts';
 
-const source = wgsl(import.meta.url, 'conv_vec4.wgsl', 'epilogue.wgsl');
+const source = wgsl(import.meta.url, 'conv2d_vec4.wgsl', 'epilogue.wgsl');
 /** Channels per forward invocation (two vec4 groups of packed weights); the packed channel count is a multiple of it. */
 const CHANNELS = 8;
 /** 3×3: output pixels per invocation along a row (two vec4 accumulators). */
@@ -23,7 +23,7 @@ const POINTWISE_GROUPS = 8;
 const POINTWISE_CHANNELS = 8;
 
 function kernel(entryPoint: string, bindings: Kernel['spec']['bindings']) {
-  return new Kernel({ name: `conv_vec4.${entryPoint}`, source, entryPoint, bindings, params: true, workgroupSize: [64] });
+  return new Kernel({ name: `conv2d_vec4.${entryPoint}`, source, entryPoint, bindings, params: true, workgroupSize: [64] });
 }
 
 const packKernel = kernel('pack_weights', ['read', 'write']);
@@ -46,7 +46,7 @@ function is1x1(g: ConvGeometry): boolean {
   return g.kernelH === 1 && g.kernelW === 1 && g.padH === 0 && g.padW === 0 && g.strideH === 1 && g.strideW === 1 && (g.inH * g.inW) % 4 === 0;
 }
 
-/** Whether this conv runs on conv_vec4.wgsl (else conv2d.wgsl's general kernels). */
+/** Whether this conv runs on conv2d_vec4.wgsl (else conv2d.wgsl's general kernels). */
 export function convVec4Applies(g: ConvGeometry): boolean {
   return is3x3(g) || is1x1(g);
 }
@@ -87,7 +87,7 @@ interface Layout {
   taps?: number;
 }
 
-/** The Params struct of conv_vec4.wgsl, all 20 words. */
+/** The Params struct of conv2d_vec4.wgsl, all 20 words. */
 function params(s: Sizes, l: Layout): number[] {
   const e = l.epilogue ?? PLAIN;
   const { slope } = epilogueParams(e);

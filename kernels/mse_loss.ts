@@ -1,12 +1,12 @@
-// Launchers for kernels/loss.wgsl.
+// Launchers for kernels/mse_loss.wgsl.
 
 import { Kernel, f32bits, groups1d, launch, wgsl, type Operand, Scratch } from '../engine/kernel.ts';
 import { sumAxes } from './reduce.ts';
 
-const source = wgsl(import.meta.url, 'loss.wgsl');
+const source = wgsl(import.meta.url, 'mse_loss.wgsl');
 const WG = 256;
 const sumKernel = new Kernel({
-  name: 'loss.squared_error_sum',
+  name: 'mse_loss.squared_error_sum',
   source,
   entryPoint: 'squared_error_sum',
   bindings: ['read', 'read', 'write'],
@@ -14,7 +14,7 @@ const sumKernel = new Kernel({
   workgroupSize: [WG],
 });
 const backwardKernel = new Kernel({
-  name: 'loss.mse_backward',
+  name: 'mse_loss.mse_backward',
   source,
   entryPoint: 'mse_backward',
   bindings: ['read', 'read', 'read', 'write'],

@@ -17,7 +17,7 @@ export interface ConvGeometry {
   padW: number;
 }
 
-/** The 13 geometry words that open the parameter structs of conv2d.wgsl and conv_tiled.wgsl, in ConvGeometry's order. */
+/** The 13 geometry words that open the parameter structs of conv2d.wgsl and conv2d_tiled.wgsl, in ConvGeometry's order. */
 export function geometryWords(g: ConvGeometry): number[] {
   return [g.batch, g.inChannels, g.inH, g.inW, g.outChannels, g.outH, g.outW, g.kernelH, g.kernelW, g.strideH, g.strideW, g.padH, g.padW];
 }

@@ -1,13 +1,13 @@
-// Launchers for kernels/bilinear.wgsl: bilinear resize (align_corners=False)
+// Launchers for kernels/interpolate.wgsl: bilinear resize (align_corners=False)
 // of NCHW planes, and its gradient.
 
 import { Kernel, f32bits, groups1d, launch, wgsl, type Operand } from '../engine/kernel.ts';
 
-const source = wgsl(import.meta.url, 'bilinear.wgsl');
+const source = wgsl(import.meta.url, 'interpolate.wgsl');
 const WG = 256;
 
 function kernel(entryPoint: string): Kernel {
-  return new Kernel({ name: `bilinear.${entryPoint}`, source, entryPoint, bindings: ['read', 'write'], params: true, workgroupSize: [WG] });
+  return new Kernel({ name: `interpolate.${entryPoint}`, source, entryPoint, bindings: ['read', 'write'], params: true, workgroupSize: [WG] });
 }
 const forwardKernel = kernel('forward');
 const backwardKernel = kernel('backward');

@@ -1,15 +1,15 @@
-// Launchers for kernels/shuffle.wgsl: pixel shuffle and unshuffle, one
+// Launchers for kernels/pixel_shuffle.wgsl: pixel shuffle and unshuffle, one
 // invocation per element.
 
 import { Kernel, groups1d, launch, wgsl, type Operand } from '../engine/kernel.ts';
 
-const source = wgsl(import.meta.url, 'shuffle.wgsl');
+const source = wgsl(import.meta.url, 'pixel_shuffle.wgsl');
 const WG = 256;
 
 const [shuffleKernel, unshuffleKernel] = [0, 1].map(
   (UNSHUFFLE) =>
     new Kernel({
-      name: 'shuffle.pixel_shuffle',
+      name: 'pixel_shuffle.pixel_shuffle',
       source,
       entryPoint: 'pixel_shuffle',
       bindings: ['read', 'write'],
