@@ -211,7 +211,7 @@ export function renderModel(s: StoredResults<ModelResult>): string {
 
 const HEADER = `# Benchmarks
 
-Written by \`lmfn bench kernels\` and \`lmfn bench model\` (train/commands/bench.ts, bench/*.ts); each run rewrites its own
+Written by \`lmfn bench kernels\` and \`lmfn bench model\` (train/cli/commands/bench.ts, bench/*.ts); each run rewrites its own
 section below (one per adapter and kind) from \`bench/results/<adapter>-<kind>.json\`. Do not edit the sections by hand.
 
 ## How the numbers are made

@@ -11,7 +11,7 @@ if (process.env.LMFN_SUPERVISED === '1') {
   process.channel?.unref();
   const { register } = await import('tsx/esm/api');
   register();
-  const { main } = await import('../train/cli.ts');
+  const { main } = await import('../train/cli/main.ts');
   process.exitCode = await main(process.argv.slice(2));
   process.off('disconnect', orphaned);
   process.disconnect?.();

@@ -9,7 +9,7 @@ import type { AdapterDescription } from '../engine/index.ts';
 import type { KernelResult } from '../bench/kernels.ts';
 import { renderKernels, type StoredResults } from '../bench/results.ts';
 import { TFJS_PACKAGES, tfjsMissing } from '../bench/tfjs.ts';
-import { main } from '../train/cli.ts';
+import { main } from '../train/cli/main.ts';
 
 const adapter: AdapterDescription = {
   kind: 'cpu', implementation: 'llvmpipe', backend: 'opengles', featureLevel: 'compatibility', features: [],

@@ -1,4 +1,4 @@
-// The `lmfn` command as a user runs it (in-process, through train/cli.ts main):
+// The `lmfn` command as a user runs it (in-process, through train/cli/main.ts main):
 // init, deblur on odd sizes and alpha, grads against the float64 reference,
 // malformed checkpoints, and training with an exact resume.
 
@@ -9,8 +9,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../train/cli.ts';
-import { learningRate } from '../train/commands/train.ts';
+import { main } from '../train/cli/main.ts';
+import { learningRate } from '../train/cli/commands/train.ts';
 import { readSafetensors, serializeSafetensors, writeSafetensors } from '../engine/safetensors.ts';
 import { readImage, writeImage } from '../train/image.ts';
 import { lmfnLossAndGrads, lmfnRandomWeights } from './ref/lmfn64.ts';

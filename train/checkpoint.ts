@@ -12,7 +12,7 @@ import { readSafetensors, writeSafetensors } from '../engine/safetensors.ts';
 import type { Adam } from '../engine/optim/adam.ts';
 import type { LMFN } from '../model/lmfn.ts';
 import { expectedShapes } from '../model/checkpoint.ts';
-import { CommandError } from './args.ts';
+import { CommandError } from './cli/args.ts';
 
 /** What a run needs besides tensors to continue exactly. */
 export interface RunState {

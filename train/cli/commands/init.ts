@@ -1,6 +1,6 @@
-import { LMFN } from '../../model/lmfn.ts';
-import { saveWeights } from '../../model/checkpoint.ts';
-import { LMFN_INITS, isLMFNInit } from '../../model/identity.ts';
+import { LMFN } from '../../../model/lmfn.ts';
+import { saveWeights } from '../../../model/checkpoint.ts';
+import { LMFN_INITS, isLMFNInit } from '../../../model/identity.ts';
 import { helpText, parseFlags, UsageError } from '../args.ts';
 import { openDevice } from './common.ts';
 

@@ -1,10 +1,10 @@
 // The `lmfn` command: subcommands for the LMFN model. Each lives in
-// train/commands/<name>.ts and exports { summary, help, run }.
+// train/cli/commands/<name>.ts and exports { summary, help, run }.
 
-import { EngineError } from '../engine/errors.ts';
+import { EngineError } from '../../engine/errors.ts';
 import { CommandError, UsageError } from './args.ts';
-import { ImageError } from './image.ts';
-import { DatasetError } from './data/dataset.ts';
+import { ImageError } from '../image.ts';
+import { DatasetError } from '../data/dataset.ts';
 import * as info from './commands/info.ts';
 import * as init from './commands/init.ts';
 import * as deblur from './commands/deblur.ts';

@@ -1,8 +1,8 @@
-import { Tensor, ops } from '../../engine/index.ts';
-import { writeSafetensors } from '../../engine/safetensors.ts';
-import { LMFN } from '../../model/lmfn.ts';
+import { Tensor, ops } from '../../../engine/index.ts';
+import { writeSafetensors } from '../../../engine/safetensors.ts';
+import { LMFN } from '../../../model/lmfn.ts';
 import { helpText, parseFlags, UsageError } from '../args.ts';
-import { readImage } from '../image.ts';
+import { readImage } from '../../image.ts';
 import { loadModel, openDevice, requireFile } from './common.ts';
 
 export const summary = 'one forward and backward of the MSE loss; write the loss and every gradient';

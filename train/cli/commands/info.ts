@@ -1,5 +1,5 @@
-import { FAMILY_KERNELS, kernelFamily, type Device } from '../../engine/index.ts';
-import { LMFN } from '../../model/lmfn.ts';
+import { FAMILY_KERNELS, kernelFamily, type Device } from '../../../engine/index.ts';
+import { LMFN } from '../../../model/lmfn.ts';
 import { helpText, parseFlags } from '../args.ts';
 import { openDevice } from './common.ts';
 

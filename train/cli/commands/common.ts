@@ -2,9 +2,9 @@
 // stdout stays clean for --json) and, where needed, an LMFN with loaded weights.
 
 import { existsSync } from 'node:fs';
-import { Device } from '../../engine/index.ts';
-import { LMFN } from '../../model/lmfn.ts';
-import { loadWeights } from '../../model/checkpoint.ts';
+import { Device } from '../../../engine/index.ts';
+import { LMFN } from '../../../model/lmfn.ts';
+import { loadWeights } from '../../../model/checkpoint.ts';
 import { UsageError } from '../args.ts';
 
 export async function openDevice(quiet = false): Promise<Device> {

@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { autoTile, deblur } from '../../model/deblur.ts';
+import { autoTile, deblur } from '../../../model/deblur.ts';
 import { helpText, parseFlags, UsageError } from '../args.ts';
-import { listImages, readImage, writeImage } from '../image.ts';
+import { listImages, readImage, writeImage } from '../../image.ts';
 import { loadModel, openDevice, requireFile } from './common.ts';
-import { stderrIsTerminal } from '../progress.ts';
+import { stderrIsTerminal } from '../../progress.ts';
 
 export const summary = 'deblur PNG images (or a .safetensors image) with trained weights';
 const flags = {

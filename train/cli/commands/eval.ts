@@ -1,11 +1,11 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { autoTile, deblur } from '../../model/deblur.ts';
+import { autoTile, deblur } from '../../../model/deblur.ts';
 import { helpText, parseFlags, UsageError } from '../args.ts';
-import { DatasetError, decode, openDataset } from '../data/dataset.ts';
-import { psnr, ssim, SSIM_WINDOW } from '../metrics.ts';
+import { DatasetError, decode, openDataset } from '../../data/dataset.ts';
+import { psnr, ssim, SSIM_WINDOW } from '../../metrics.ts';
 import { loadModel, openDevice, requireFile } from './common.ts';
-import { stderrIsTerminal } from '../progress.ts';
+import { stderrIsTerminal } from '../../progress.ts';
 
 export const summary = 'PSNR and SSIM of the deblurred and the blurred images against the sharp ones';
 const flags = {

@@ -1,16 +1,16 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Adam, Tensor, noGrad, ops, tidy } from '../../engine/index.ts';
-import { LMFN } from '../../model/lmfn.ts';
-import { LMFN_INITS, isLMFNInit, type LMFNInit } from '../../model/identity.ts';
+import { Adam, Tensor, noGrad, ops, tidy } from '../../../engine/index.ts';
+import { LMFN } from '../../../model/lmfn.ts';
+import { LMFN_INITS, isLMFNInit, type LMFNInit } from '../../../model/identity.ts';
 import { CommandError, helpText, parseFlags, UsageError } from '../args.ts';
-import { loadCheckpoint, paths, saveCheckpoint, type RunState } from '../checkpoint.ts';
-import { openDataset } from '../data/dataset.ts';
-import { BatchLoader, type Batch } from '../data/loader.ts';
-import { writeImage } from '../image.ts';
-import { psnr, ssim } from '../metrics.ts';
-import { lossPlotSvg, sideBySide, type PlotPoint } from '../plot.ts';
-import { Progress } from '../progress.ts';
+import { loadCheckpoint, paths, saveCheckpoint, type RunState } from '../../checkpoint.ts';
+import { openDataset } from '../../data/dataset.ts';
+import { BatchLoader, type Batch } from '../../data/loader.ts';
+import { writeImage } from '../../image.ts';
+import { psnr, ssim } from '../../metrics.ts';
+import { lossPlotSvg, sideBySide, type PlotPoint } from '../../plot.ts';
+import { Progress } from '../../progress.ts';
 import { openDevice } from './common.ts';
 
 export const summary = 'train LMFN headless (on GoPro-style pairs, or the embedded default photos)';
