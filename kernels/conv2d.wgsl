@@ -30,19 +30,8 @@ const PIX: u32 = 4u;
 
 // One struct for the three entry points; each reads the fields it needs.
 struct ConvParams {
-  batch: u32,
-  in_channels: u32,
-  in_h: u32,
-  in_w: u32,
-  out_channels: u32,
-  out_h: u32,
-  out_w: u32,
-  kernel_h: u32,
-  kernel_w: u32,
-  stride_h: u32,
-  stride_w: u32,
-  pad_h: u32,
-  pad_w: u32,
+  // The conv's sizes (conv2d_params.wgsl).
+  @size(64) g: ConvGeometry,
   // Number of live invocations (the dispatch is rounded up to whole workgroups).
   invocations: u32,
   // Channel blocks (forward: output, input_grad: input, weight_grad: output).
@@ -83,16 +72,16 @@ fn forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid
   if (t >= fp.invocations) { return; }
   let wb = t % fp.blocks_w;
   var rest = t / fp.blocks_w;
-  let ho = rest % fp.out_h;
-  rest = rest / fp.out_h;
+  let ho = rest % fp.g.out_h;
+  rest = rest / fp.g.out_h;
   let ob = rest % fp.blocks_c;
   let n = rest / fp.blocks_c;
   let o0 = ob * BLOCK;
   let wo0 = wb * PIX * GROUPS;
 
-  let taps = fp.kernel_h * fp.kernel_w;
-  let w_stride_o = fp.in_channels * taps;
-  let last_o = fp.out_channels - 1u;
+  let taps = fp.g.kernel_h * fp.g.kernel_w;
+  let w_stride_o = fp.g.in_channels * taps;
+  let last_o = fp.g.out_channels - 1u;
   let w0 = min(o0, last_o) * w_stride_o;
   let w1 = min(o0 + 1u, last_o) * w_stride_o;
   let w2 = min(o0 + 2u, last_o) * w_stride_o;
@@ -102,29 +91,29 @@ fn forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid
   let w6 = min(o0 + 6u, last_o) * w_stride_o;
   let w7 = min(o0 + 7u, last_o) * w_stride_o;
 
-  let hi0 = i32(ho * fp.stride_h) - i32(fp.pad_h);
-  let wi_lanes = i32(wo0 * fp.stride_w) - i32(fp.pad_w) + LANES * i32(fp.stride_w);
-  let in_w = i32(fp.in_w);
-  let plane = fp.in_h * fp.in_w;
+  let hi0 = i32(ho * fp.g.stride_h) - i32(fp.g.pad_h);
+  let wi_lanes = i32(wo0 * fp.g.stride_w) - i32(fp.g.pad_w) + LANES * i32(fp.g.stride_w);
+  let in_w = i32(fp.g.in_w);
+  let plane = fp.g.in_h * fp.g.in_w;
 
   var a0 = vec4f(0.0); var a1 = vec4f(0.0); var a2 = vec4f(0.0); var a3 = vec4f(0.0);
   var a4 = vec4f(0.0); var a5 = vec4f(0.0); var a6 = vec4f(0.0); var a7 = vec4f(0.0);
   var b0 = vec4f(0.0); var b1 = vec4f(0.0); var b2 = vec4f(0.0); var b3 = vec4f(0.0);
   var b4 = vec4f(0.0); var b5 = vec4f(0.0); var b6 = vec4f(0.0); var b7 = vec4f(0.0);
-  let x_image = n * fp.in_channels * plane;
-  for (var ky = 0u; ky < fp.kernel_h; ky++) {
+  let x_image = n * fp.g.in_channels * plane;
+  for (var ky = 0u; ky < fp.g.kernel_h; ky++) {
     let hi = hi0 + i32(ky);
-    if (hi < 0 || hi >= i32(fp.in_h)) { continue; }
-    let x_row = x_image + u32(hi) * fp.in_w;
-    for (var kx = 0u; kx < fp.kernel_w; kx++) {
+    if (hi < 0 || hi >= i32(fp.g.in_h)) { continue; }
+    let x_row = x_image + u32(hi) * fp.g.in_w;
+    for (var kx = 0u; kx < fp.g.kernel_w; kx++) {
       let wi = wi_lanes + i32(kx);
       let inside = (wi >= vec4i(0)) & (wi < vec4i(in_w));
       let col = vec4u(select(vec4i(0), wi, inside)) + x_row;
-      let wi_b = wi + i32(PIX * fp.stride_w);
+      let wi_b = wi + i32(PIX * fp.g.stride_w);
       let inside_b = (wi_b >= vec4i(0)) & (wi_b < vec4i(in_w));
       let col_b = vec4u(select(vec4i(0), wi_b, inside_b)) + x_row;
-      let tap = ky * fp.kernel_w + kx;
-      for (var c = 0u; c < fp.in_channels; c++) {
+      let tap = ky * fp.g.kernel_w + kx;
+      for (var c = 0u; c < fp.g.in_channels; c++) {
         let at = col + c * plane;
         let xv = select(vec4f(0.0), vec4f(f_x[at.x], f_x[at.y], f_x[at.z], f_x[at.w]), inside);
         var xv_b = vec4f(0.0);
@@ -146,15 +135,15 @@ fn forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid
   }
 
   let acc = array<array<vec4f, MAX_BLOCK>, 2>(array(a0, a1, a2, a3, a4, a5, a6, a7), array(b0, b1, b2, b3, b4, b5, b6, b7));
-  let out_plane = fp.out_h * fp.out_w;
+  let out_plane = fp.g.out_h * fp.g.out_w;
   for (var k = 0u; k < BLOCK; k++) {
     let o = o0 + k;
-    if (o >= fp.out_channels) { break; }
+    if (o >= fp.g.out_channels) { break; }
     var b = 0.0;
     if (HAS_BIAS == 1u) { b = f_bias[o]; }
-    let y_row = (n * fp.out_channels + o) * out_plane + ho * fp.out_w;
+    let y_row = (n * fp.g.out_channels + o) * out_plane + ho * fp.g.out_w;
     for (var j = 0u; j < PIX * GROUPS; j++) {
-      if (wo0 + j < fp.out_w) {
+      if (wo0 + j < fp.g.out_w) {
         var v = acc[j / PIX][k][j % PIX] + b;
         if (HAS_RESIDUAL) { v += f_residual[y_row + wo0 + j]; }
         f_y[y_row + wo0 + j] = activate(v);
@@ -182,16 +171,16 @@ fn input_grad(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
   if (t >= dp.invocations) { return; }
   let wb = t % dp.blocks_w;
   var rest = t / dp.blocks_w;
-  let h = rest % dp.in_h;
-  rest = rest / dp.in_h;
+  let h = rest % dp.g.in_h;
+  rest = rest / dp.g.in_h;
   let cb = rest % dp.blocks_c;
   let n = rest / dp.blocks_c;
   let c0 = cb * BLOCK;
   let phase = wb / dp.blocks_per_phase;
-  let x0 = phase + (wb % dp.blocks_per_phase) * PIX * GROUPS * dp.stride_w;
+  let x0 = phase + (wb % dp.blocks_per_phase) * PIX * GROUPS * dp.g.stride_w;
 
-  let taps = dp.kernel_h * dp.kernel_w;
-  let last_c = dp.in_channels - 1u;
+  let taps = dp.g.kernel_h * dp.g.kernel_w;
+  let last_c = dp.g.in_channels - 1u;
   let w0 = min(c0, last_c) * taps;
   let w1 = min(c0 + 1u, last_c) * taps;
   let w2 = min(c0 + 2u, last_c) * taps;
@@ -200,34 +189,34 @@ fn input_grad(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
   let w5 = min(c0 + 5u, last_c) * taps;
   let w6 = min(c0 + 6u, last_c) * taps;
   let w7 = min(c0 + 7u, last_c) * taps;
-  let w_stride_o = dp.in_channels * taps;
-  let out_plane = dp.out_h * dp.out_w;
-  let sh = i32(dp.stride_h);
-  let sw = i32(dp.stride_w);
-  let out_w = i32(dp.out_w);
+  let w_stride_o = dp.g.in_channels * taps;
+  let out_plane = dp.g.out_h * dp.g.out_w;
+  let sh = i32(dp.g.stride_h);
+  let sw = i32(dp.g.stride_w);
+  let out_w = i32(dp.g.out_w);
 
   var a0 = vec4f(0.0); var a1 = vec4f(0.0); var a2 = vec4f(0.0); var a3 = vec4f(0.0);
   var a4 = vec4f(0.0); var a5 = vec4f(0.0); var a6 = vec4f(0.0); var a7 = vec4f(0.0);
   var b0 = vec4f(0.0); var b1 = vec4f(0.0); var b2 = vec4f(0.0); var b3 = vec4f(0.0);
   var b4 = vec4f(0.0); var b5 = vec4f(0.0); var b6 = vec4f(0.0); var b7 = vec4f(0.0);
-  for (var ky = 0u; ky < dp.kernel_h; ky++) {
+  for (var ky = 0u; ky < dp.g.kernel_h; ky++) {
     // Shifted by kernel_h·stride so the division below never sees a negative.
-    let u = i32(h + dp.pad_h) - i32(ky) + i32(dp.kernel_h) * sh;
+    let u = i32(h + dp.g.pad_h) - i32(ky) + i32(dp.g.kernel_h) * sh;
     if (u % sh != 0) { continue; }
-    let ho = u / sh - i32(dp.kernel_h);
-    if (ho < 0 || ho >= i32(dp.out_h)) { continue; }
-    for (var kx = 0u; kx < dp.kernel_w; kx++) {
-      let v = i32(x0 + dp.pad_w) - i32(kx) + i32(dp.kernel_w) * sw;
+    let ho = u / sh - i32(dp.g.kernel_h);
+    if (ho < 0 || ho >= i32(dp.g.out_h)) { continue; }
+    for (var kx = 0u; kx < dp.g.kernel_w; kx++) {
+      let v = i32(x0 + dp.g.pad_w) - i32(kx) + i32(dp.g.kernel_w) * sw;
       if (v % sw != 0) { continue; }
-      let wo = v / sw - i32(dp.kernel_w) + LANES;
+      let wo = v / sw - i32(dp.g.kernel_w) + LANES;
       let inside = (wo >= vec4i(0)) & (wo < vec4i(out_w));
-      let col = vec4u(select(vec4i(0), wo, inside)) + u32(ho) * dp.out_w;
+      let col = vec4u(select(vec4i(0), wo, inside)) + u32(ho) * dp.g.out_w;
       let wo_b = wo + i32(PIX);
       let inside_b = (wo_b >= vec4i(0)) & (wo_b < vec4i(out_w));
-      let col_b = vec4u(select(vec4i(0), wo_b, inside_b)) + u32(ho) * dp.out_w;
-      let tap = ky * dp.kernel_w + kx;
-      for (var o = 0u; o < dp.out_channels; o++) {
-        let dy_row = (n * dp.out_channels + o) * out_plane;
+      let col_b = vec4u(select(vec4i(0), wo_b, inside_b)) + u32(ho) * dp.g.out_w;
+      let tap = ky * dp.g.kernel_w + kx;
+      for (var o = 0u; o < dp.g.out_channels; o++) {
+        let dy_row = (n * dp.g.out_channels + o) * out_plane;
         let at = col + dy_row;
         let dyv = select(vec4f(0.0), vec4f(d_dy[at.x], d_dy[at.y], d_dy[at.z], d_dy[at.w]), inside);
         var dyv_b = vec4f(0.0);
@@ -249,14 +238,14 @@ fn input_grad(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
   }
 
   let acc = array<array<vec4f, MAX_BLOCK>, 2>(array(a0, a1, a2, a3, a4, a5, a6, a7), array(b0, b1, b2, b3, b4, b5, b6, b7));
-  let plane = dp.in_h * dp.in_w;
+  let plane = dp.g.in_h * dp.g.in_w;
   for (var k = 0u; k < BLOCK; k++) {
     let c = c0 + k;
-    if (c >= dp.in_channels) { break; }
-    let dx_row = (n * dp.in_channels + c) * plane + h * dp.in_w;
+    if (c >= dp.g.in_channels) { break; }
+    let dx_row = (n * dp.g.in_channels + c) * plane + h * dp.g.in_w;
     for (var j = 0u; j < PIX * GROUPS; j++) {
-      let w = x0 + j * dp.stride_w;
-      if (w < dp.in_w) { d_dx[dx_row + w] = acc[j / PIX][k][j % PIX]; }
+      let w = x0 + j * dp.g.stride_w;
+      if (w < dp.g.in_w) { d_dx[dx_row + w] = acc[j / PIX][k][j % PIX]; }
     }
   }
 }
@@ -287,22 +276,22 @@ fn weight_grad(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id)
   let col0 = cb * PIX * GROUPS;
 
   // Per lane: which input channel and which tap offset the column reads.
-  let taps = gp.kernel_h * gp.kernel_w;
-  let plane = gp.in_h * gp.in_w;
+  let taps = gp.g.kernel_h * gp.g.kernel_w;
+  let plane = gp.g.in_h * gp.g.in_w;
   let last_col = vec4u(gp.columns - 1u);
   let cols = min(vec4u(col0) + vec4u(LANES), last_col);
-  let dky = vec4i(cols % taps / gp.kernel_w) - i32(gp.pad_h);
-  let dkx = vec4i(cols % taps % gp.kernel_w) - i32(gp.pad_w);
+  let dky = vec4i(cols % taps / gp.g.kernel_w) - i32(gp.g.pad_h);
+  let dkx = vec4i(cols % taps % gp.g.kernel_w) - i32(gp.g.pad_w);
   let chan_offset = cols / taps * plane;
   let cols_b = min(cols + PIX, last_col);
-  let dky_b = vec4i(cols_b % taps / gp.kernel_w) - i32(gp.pad_h);
-  let dkx_b = vec4i(cols_b % taps % gp.kernel_w) - i32(gp.pad_w);
+  let dky_b = vec4i(cols_b % taps / gp.g.kernel_w) - i32(gp.g.pad_h);
+  let dkx_b = vec4i(cols_b % taps % gp.g.kernel_w) - i32(gp.g.pad_w);
   let chan_offset_b = cols_b / taps * plane;
-  let in_h = vec4i(i32(gp.in_h));
-  let in_w = vec4i(i32(gp.in_w));
+  let in_h = vec4i(i32(gp.g.in_h));
+  let in_w = vec4i(i32(gp.g.in_w));
 
-  let out_plane = gp.out_h * gp.out_w;
-  let last_o = gp.out_channels - 1u;
+  let out_plane = gp.g.out_h * gp.g.out_w;
+  let last_o = gp.g.out_channels - 1u;
   let d0 = min(o0, last_o) * out_plane;
   let d1 = min(o0 + 1u, last_o) * out_plane;
   let d2 = min(o0 + 2u, last_o) * out_plane;
@@ -313,7 +302,7 @@ fn weight_grad(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id)
   let d7 = min(o0 + 7u, last_o) * out_plane;
 
   let begin = split * gp.chunk;
-  let end = min(gp.batch * out_plane, begin + gp.chunk);
+  let end = min(gp.g.batch * out_plane, begin + gp.chunk);
 
   var a0 = vec4f(0.0); var a1 = vec4f(0.0); var a2 = vec4f(0.0); var a3 = vec4f(0.0);
   var a4 = vec4f(0.0); var a5 = vec4f(0.0); var a6 = vec4f(0.0); var a7 = vec4f(0.0);
@@ -324,26 +313,26 @@ fn weight_grad(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id)
   while (q < end) {
     let n = q / out_plane;
     let pix = q % out_plane;
-    let ho = pix / gp.out_w;
-    let wo_begin = pix % gp.out_w;
-    let wo_end = min(gp.out_w, wo_begin + (end - q));
+    let ho = pix / gp.g.out_w;
+    let wo_begin = pix % gp.g.out_w;
+    let wo_end = min(gp.g.out_w, wo_begin + (end - q));
     q += wo_end - wo_begin;
-    let x_image = n * gp.in_channels * plane;
-    let hi = i32(ho * gp.stride_h) + dky;
+    let x_image = n * gp.g.in_channels * plane;
+    let hi = i32(ho * gp.g.stride_h) + dky;
     let row_inside = (hi >= vec4i(0)) & (hi < in_h);
     let x_row = vec4i(chan_offset + x_image) + hi * in_w;
-    let hi_b = i32(ho * gp.stride_h) + dky_b;
+    let hi_b = i32(ho * gp.g.stride_h) + dky_b;
     let row_inside_b = (hi_b >= vec4i(0)) & (hi_b < in_h);
     let x_row_b = vec4i(chan_offset_b + x_image) + hi_b * in_w;
-    let dy_row = n * gp.out_channels * out_plane + ho * gp.out_w;
+    let dy_row = n * gp.g.out_channels * out_plane + ho * gp.g.out_w;
     for (var wo = wo_begin; wo < wo_end; wo++) {
-      let wi = i32(wo * gp.stride_w) + dkx;
+      let wi = i32(wo * gp.g.stride_w) + dkx;
       let inside = row_inside & (wi >= vec4i(0)) & (wi < in_w);
       let at = vec4u(select(vec4i(0), x_row + wi, inside));
       let xv = select(vec4f(0.0), vec4f(g_x[at.x], g_x[at.y], g_x[at.z], g_x[at.w]), inside);
       var xv_b = vec4f(0.0);
       if (group1()) {
-        let wi_b = i32(wo * gp.stride_w) + dkx_b;
+        let wi_b = i32(wo * gp.g.stride_w) + dkx_b;
         let inside_b = row_inside_b & (wi_b >= vec4i(0)) & (wi_b < in_w);
         let at_b = vec4u(select(vec4i(0), x_row_b + wi_b, inside_b));
         xv_b = select(vec4f(0.0), vec4f(g_x[at_b.x], g_x[at_b.y], g_x[at_b.z], g_x[at_b.w]), inside_b);
@@ -363,7 +352,7 @@ fn weight_grad(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id)
   let acc = array<array<vec4f, MAX_BLOCK>, 2>(array(a0, a1, a2, a3, a4, a5, a6, a7), array(b0, b1, b2, b3, b4, b5, b6, b7));
   for (var k = 0u; k < BLOCK; k++) {
     let o = o0 + k;
-    if (o >= gp.out_channels) { break; }
+    if (o >= gp.g.out_channels) { break; }
     for (var j = 0u; j < PIX * GROUPS; j++) {
       let col = col0 + j;
       if (col < gp.columns) { g_partial[(o * gp.columns + col) * gp.splits + split] = acc[j / PIX][k][j % PIX]; }

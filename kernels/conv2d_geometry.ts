@@ -1,4 +1,4 @@
-// The sizes of one conv2d, shared by the conv launchers (conv2d, conv_vec4, conv_tiled).
+// The sizes of one conv2d, shared by the conv launchers (conv2d, conv2d_vec4, conv2d_tiled).
 
 /** Sizes of one conv2d; all dimensions already validated by the op. */
 export interface ConvGeometry {
@@ -17,7 +17,11 @@ export interface ConvGeometry {
   padW: number;
 }
 
-/** The 13 geometry words that open the parameter structs of conv2d.wgsl and conv2d_tiled.wgsl, in ConvGeometry's order. */
-export function geometryWords(g: ConvGeometry): number[] {
-  return [g.batch, g.inChannels, g.inH, g.inW, g.outChannels, g.outH, g.outW, g.kernelH, g.kernelW, g.strideH, g.strideW, g.padH, g.padW];
+/** Words of the ConvGeometry struct that opens every conv kernel's parameters (conv2d_params.wgsl): 13 sizes and 3 of padding. */
+export const GEOMETRY_WORDS = 16;
+
+/** The ConvGeometry struct's words, in ConvGeometry's order; sizes a kernel does not read (conv2d_vec4's kernel, stride, padding) may be left out as 0. */
+export function geometryWords(g: Pick<ConvGeometry, 'batch' | 'inChannels' | 'inH' | 'inW' | 'outChannels' | 'outH' | 'outW'> & Partial<ConvGeometry>): number[] {
+  const { kernelH = 0, kernelW = 0, strideH = 0, strideW = 0, padH = 0, padW = 0 } = g;
+  return [g.batch, g.inChannels, g.inH, g.inW, g.outChannels, g.outH, g.outW, kernelH, kernelW, strideH, strideW, padH, padW, 0, 0, 0];
 }

@@ -30,19 +30,8 @@
 override HAS_BIAS: bool = false;
 
 struct Params {
-  batch: u32,
-  in_channels: u32,
-  in_h: u32,
-  in_w: u32,
-  out_channels: u32,
-  out_h: u32,
-  out_w: u32,
-  kernel_h: u32,
-  kernel_w: u32,
-  stride_h: u32,
-  stride_w: u32,
-  pad_h: u32,
-  pad_w: u32,
+  // The conv's sizes (conv2d_params.wgsl).
+  @size(64) g: ConvGeometry,
   // The GEMM's sizes (see the table at the top).
   m: u32,
   n: u32,
@@ -99,14 +88,14 @@ fn next_tap(t: Tap, kh: u32, kw: u32) -> Tap {
 struct ForwardColumn { inside: bool, x_image: u32, hi0: i32, wi0: i32 }
 
 fn forward_column(pixel: u32) -> ForwardColumn {
-  let out_plane = fp.out_h * fp.out_w;
-  let n = min(pixel / out_plane, fp.batch - 1u);
+  let out_plane = fp.g.out_h * fp.g.out_w;
+  let n = min(pixel / out_plane, fp.g.batch - 1u);
   let r = pixel % out_plane;
   return ForwardColumn(
     pixel < fp.n,
-    n * fp.in_channels * fp.in_h * fp.in_w,
-    i32(r / fp.out_w * fp.stride_h) - i32(fp.pad_h),
-    i32(r % fp.out_w * fp.stride_w) - i32(fp.pad_w),
+    n * fp.g.in_channels * fp.g.in_h * fp.g.in_w,
+    i32(r / fp.g.out_w * fp.g.stride_h) - i32(fp.g.pad_h),
+    i32(r % fp.g.out_w * fp.g.stride_w) - i32(fp.g.pad_w),
   );
 }
 
@@ -126,17 +115,17 @@ fn forward_load(t: u32, m0: u32, k0: u32, col: ForwardColumn) -> Slices {
     s.a[j] = v;
   }
   let k = k0 + b_k_of(t);
-  var tap = tap_of(k, fp.kernel_h, fp.kernel_w);
-  let plane = fp.in_h * fp.in_w;
+  var tap = tap_of(k, fp.g.kernel_h, fp.g.kernel_w);
+  let plane = fp.g.in_h * fp.g.in_w;
   for (var i = 0u; i < B_LOADS; i++) {
     let hi = col.hi0 + i32(tap.ky);
     let wi = col.wi0 + i32(tap.kx);
     var v = 0.0;
-    if (col.inside && k + i < fp.k && hi >= 0 && hi < i32(fp.in_h) && wi >= 0 && wi < i32(fp.in_w)) {
-      v = f_x[col.x_image + tap.ch * plane + u32(hi) * fp.in_w + u32(wi)];
+    if (col.inside && k + i < fp.k && hi >= 0 && hi < i32(fp.g.in_h) && wi >= 0 && wi < i32(fp.g.in_w)) {
+      v = f_x[col.x_image + tap.ch * plane + u32(hi) * fp.g.in_w + u32(wi)];
     }
     s.b[i / 4u][i % 4u] = v;
-    tap = next_tap(tap, fp.kernel_h, fp.kernel_w);
+    tap = next_tap(tap, fp.g.kernel_h, fp.g.kernel_w);
   }
   return s;
 }
@@ -166,11 +155,11 @@ fn forward(@builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_i
   if (HAS_BIAS) {
     for (var i = 0u; i < TM; i++) { bias[i] = f_bias[min(o0 + i, fp.m - 1u)]; }
   }
-  let out_plane = fp.out_h * fp.out_w;
+  let out_plane = fp.g.out_h * fp.g.out_w;
   for (var j = 0u; j < TN; j++) {
     let pixel = n0 + tile_col(lid.x, j);
     if (pixel >= fp.n) { continue; }
-    let y_pixel = pixel / out_plane * fp.out_channels * out_plane + pixel % out_plane;
+    let y_pixel = pixel / out_plane * fp.g.out_channels * out_plane + pixel % out_plane;
     var v = acc[j] + bias;
     if (HAS_RESIDUAL) {
       for (var i = 0u; i < TM; i++) {
@@ -206,13 +195,13 @@ struct InputGradColumn { inside: bool, dy_image: u32, bh: i32, bw: i32 }
 
 fn input_grad_column(pixel: u32) -> InputGradColumn {
   let plane = dp.phase_hp * dp.phase_wp;
-  let n = min(pixel / plane, dp.batch - 1u);
+  let n = min(pixel / plane, dp.g.batch - 1u);
   let r = pixel % plane;
   return InputGradColumn(
     pixel < dp.n,
-    n * dp.out_channels * dp.out_h * dp.out_w,
-    i32((dp.phase_h0 + dp.pad_h - dp.phase_ry) / dp.stride_h + r / dp.phase_wp),
-    i32((dp.phase_w0 + dp.pad_w - dp.phase_rx) / dp.stride_w + r % dp.phase_wp),
+    n * dp.g.out_channels * dp.g.out_h * dp.g.out_w,
+    i32((dp.phase_h0 + dp.g.pad_h - dp.phase_ry) / dp.g.stride_h + r / dp.phase_wp),
+    i32((dp.phase_w0 + dp.g.pad_w - dp.phase_rx) / dp.g.stride_w + r % dp.phase_wp),
   );
 }
 
@@ -220,9 +209,9 @@ fn input_grad_column(pixel: u32) -> InputGradColumn {
 fn input_grad_dx_offset(pixel: u32) -> u32 {
   let plane = dp.phase_hp * dp.phase_wp;
   let r = pixel % plane;
-  let h = dp.phase_h0 + dp.stride_h * (r / dp.phase_wp);
-  let w = dp.phase_w0 + dp.stride_w * (r % dp.phase_wp);
-  return pixel / plane * dp.in_channels * dp.in_h * dp.in_w + h * dp.in_w + w;
+  let h = dp.phase_h0 + dp.g.stride_h * (r / dp.phase_wp);
+  let w = dp.phase_w0 + dp.g.stride_w * (r % dp.phase_wp);
+  return pixel / plane * dp.g.in_channels * dp.g.in_h * dp.g.in_w + h * dp.g.in_w + w;
 }
 
 fn input_grad_load(t: u32, m0: u32, k0: u32, col: InputGradColumn) -> Slices {
@@ -237,9 +226,9 @@ fn input_grad_load(t: u32, m0: u32, k0: u32, col: InputGradColumn) -> Slices {
         let kl = k + l;
         if (kl < dp.k) {
           let tap = tap_of(kl, dp.phase_kh, dp.phase_kw);
-          let ky = dp.phase_ry + dp.stride_h * tap.ky;
-          let kx = dp.phase_rx + dp.stride_w * tap.kx;
-          v[l] = d_w[((tap.ch * dp.in_channels + c) * dp.kernel_h + ky) * dp.kernel_w + kx];
+          let ky = dp.phase_ry + dp.g.stride_h * tap.ky;
+          let kx = dp.phase_rx + dp.g.stride_w * tap.kx;
+          v[l] = d_w[((tap.ch * dp.g.in_channels + c) * dp.g.kernel_h + ky) * dp.g.kernel_w + kx];
         }
       }
     }
@@ -247,13 +236,13 @@ fn input_grad_load(t: u32, m0: u32, k0: u32, col: InputGradColumn) -> Slices {
   }
   let k = k0 + b_k_of(t);
   var tap = tap_of(k, dp.phase_kh, dp.phase_kw);
-  let out_plane = dp.out_h * dp.out_w;
+  let out_plane = dp.g.out_h * dp.g.out_w;
   for (var i = 0u; i < B_LOADS; i++) {
     let ho = col.bh - i32(tap.ky);
     let wo = col.bw - i32(tap.kx);
     var value = 0.0;
-    if (col.inside && k + i < dp.k && ho >= 0 && ho < i32(dp.out_h) && wo >= 0 && wo < i32(dp.out_w)) {
-      value = d_dy[col.dy_image + tap.ch * out_plane + u32(ho) * dp.out_w + u32(wo)];
+    if (col.inside && k + i < dp.k && ho >= 0 && ho < i32(dp.g.out_h) && wo >= 0 && wo < i32(dp.g.out_w)) {
+      value = d_dy[col.dy_image + tap.ch * out_plane + u32(ho) * dp.g.out_w + u32(wo)];
     }
     s.b[i / 4u][i % 4u] = value;
     tap = next_tap(tap, dp.phase_kh, dp.phase_kw);
@@ -277,7 +266,7 @@ fn input_grad(@builtin(local_invocation_id) lid: vec3u, @builtin(local_invocatio
     workgroupBarrier();
   }
 
-  let plane = dp.in_h * dp.in_w;
+  let plane = dp.g.in_h * dp.g.in_w;
   for (var j = 0u; j < TN; j++) {
     let pixel = n0 + tile_col(lid.x, j);
     if (pixel >= dp.n) { continue; }
@@ -306,18 +295,18 @@ fn input_grad(@builtin(local_invocation_id) lid: vec3u, @builtin(local_invocatio
 struct WeightColumn { inside: bool, x_channel: u32, dky: i32, dkx: i32 }
 
 fn weight_column(col: u32) -> WeightColumn {
-  let tap = tap_of(min(col, gp.n - 1u), gp.kernel_h, gp.kernel_w);
+  let tap = tap_of(min(col, gp.n - 1u), gp.g.kernel_h, gp.g.kernel_w);
   return WeightColumn(
     col < gp.n,
-    tap.ch * gp.in_h * gp.in_w,
-    i32(tap.ky) - i32(gp.pad_h),
-    i32(tap.kx) - i32(gp.pad_w),
+    tap.ch * gp.g.in_h * gp.g.in_w,
+    i32(tap.ky) - i32(gp.g.pad_h),
+    i32(tap.kx) - i32(gp.g.pad_w),
   );
 }
 
 fn weight_grad_load(t: u32, m0: u32, k0: u32, col: WeightColumn) -> Slices {
   var s: Slices;
-  let out_plane = gp.out_h * gp.out_w;
+  let out_plane = gp.g.out_h * gp.g.out_w;
   for (var j = 0u; j < A_VEC4S; j++) {
     let o = m0 + a_row_of(t, j);
     let k = k0 + a_k_of(t, j);
@@ -325,7 +314,7 @@ fn weight_grad_load(t: u32, m0: u32, k0: u32, col: WeightColumn) -> Slices {
     if (o < gp.m) {
       for (var l = 0u; l < 4u; l++) {
         let kl = k + l;
-        if (kl < gp.k) { v[l] = g_dy[(kl / out_plane * gp.out_channels + o) * out_plane + kl % out_plane]; }
+        if (kl < gp.k) { v[l] = g_dy[(kl / out_plane * gp.g.out_channels + o) * out_plane + kl % out_plane]; }
       }
     }
     s.a[j] = v;
@@ -333,22 +322,22 @@ fn weight_grad_load(t: u32, m0: u32, k0: u32, col: WeightColumn) -> Slices {
   // (n, ho, wo) of this invocation's first k row, stepped along the row without divisions.
   let k = k0 + b_k_of(t);
   var n = k / out_plane;
-  var ho = k % out_plane / gp.out_w;
-  var wo = k % gp.out_w;
-  let plane = gp.in_h * gp.in_w;
+  var ho = k % out_plane / gp.g.out_w;
+  var wo = k % gp.g.out_w;
+  let plane = gp.g.in_h * gp.g.in_w;
   for (var i = 0u; i < B_LOADS; i++) {
-    let hi = i32(ho * gp.stride_h) + col.dky;
-    let wi = i32(wo * gp.stride_w) + col.dkx;
+    let hi = i32(ho * gp.g.stride_h) + col.dky;
+    let wi = i32(wo * gp.g.stride_w) + col.dkx;
     var v = 0.0;
-    if (col.inside && k + i < gp.k && hi >= 0 && hi < i32(gp.in_h) && wi >= 0 && wi < i32(gp.in_w)) {
-      v = g_x[n * gp.in_channels * plane + col.x_channel + u32(hi) * gp.in_w + u32(wi)];
+    if (col.inside && k + i < gp.k && hi >= 0 && hi < i32(gp.g.in_h) && wi >= 0 && wi < i32(gp.g.in_w)) {
+      v = g_x[n * gp.g.in_channels * plane + col.x_channel + u32(hi) * gp.g.in_w + u32(wi)];
     }
     s.b[i / 4u][i % 4u] = v;
     wo++;
-    if (wo == gp.out_w) {
+    if (wo == gp.g.out_w) {
       wo = 0u;
       ho++;
-      if (ho == gp.out_h) { ho = 0u; n++; }
+      if (ho == gp.g.out_h) { ho = 0u; n++; }
     }
   }
   return s;

@@ -1,14 +1,17 @@
-// Launchers for kernels/conv2d_vec4.wgsl: the fast paths of conv2d (3×3 with
+// Launchers for the vec4 conv family (kernels/conv2d_vec4*.wgsl): the fast paths of conv2d (3×3 with
 // padding 1 and stride 1 or 2 on rows whose widths are multiples of 4; 1×1
 // on planes whose size is a multiple of 4). conv2d.ts routes a conv here when
 // `convVec4Applies`; the tile choices are pure functions of the shapes and
 // the adapter kind, exported for tests.
 
 import { Kernel, f32bits, groups1d, launch, wgsl, splitReduction, type Operand, Scratch } from '../engine/kernel.ts';
-import type { ConvGeometry } from './conv2d_geometry.ts';
+import { GEOMETRY_WORDS, geometryWords, type ConvGeometry } from './conv2d_geometry.ts';
 import { PLAIN, epilogueParams, type Epilogue } from './epilogue.ts';
 
-const source = wgsl(import.meta.url, 'conv2d_vec4.wgsl', 'epilogue.wgsl');
+// Each entry point's file, with the family's shared declarations (conv2d_vec4.wgsl) and what those use.
+const sources = Object.fromEntries(
+  (['3x3', '1x1', 'pack'] as const).map((f) => [f, wgsl(import.meta.url, `conv2d_vec4_${f}.wgsl`, 'conv2d_params.wgsl', 'epilogue.wgsl', 'conv2d_vec4.wgsl')]),
+) as Record<'3x3' | '1x1' | 'pack', string>;
 /** Channels per forward invocation (two vec4 groups of packed weights); the packed channel count is a multiple of it. */
 const CHANNELS = 8;
 /** 3×3: output pixels per invocation along a row (two vec4 accumulators). */
@@ -22,17 +25,17 @@ const POINTWISE_GROUPS = 8;
 /** 1×1: input channels per weight-gradient invocation. */
 const POINTWISE_CHANNELS = 8;
 
-function kernel(entryPoint: string, bindings: Kernel['spec']['bindings']) {
-  return new Kernel({ name: `conv2d_vec4.${entryPoint}`, source, entryPoint, bindings, params: true, workgroupSize: [64] });
+function kernel(file: keyof typeof sources, entryPoint: string, bindings: Kernel['spec']['bindings']) {
+  return new Kernel({ name: `conv2d_vec4.${entryPoint}`, source: sources[file], entryPoint, bindings, params: true, workgroupSize: [64] });
 }
 
-const packKernel = kernel('pack_weights', ['read', 'write']);
-const forward3x3Kernel = kernel('forward3x3', ['read', 'read', 'read', 'write', 'read']);
-const inputGrad3x3S2Kernel = kernel('input_grad3x3_s2', ['read', 'read', 'write']);
-const weightGrad3x3Kernel = kernel('weight_grad3x3', ['read', 'read', 'write', 'write']);
-const forward1x1Kernel = kernel('forward1x1', ['read', 'read', 'read', 'write', 'read']);
-const weightGrad1x1Kernel = kernel('weight_grad1x1', ['read', 'read', 'write', 'write']);
-const sumSplitsKernel = kernel('sum_splits', ['read', 'read', 'write', 'write']);
+const packKernel = kernel('pack', 'pack_weights', ['read', 'write']);
+const forward3x3Kernel = kernel('3x3', 'forward3x3', ['read', 'read', 'read', 'write', 'read']);
+const inputGrad3x3S2Kernel = kernel('3x3', 'input_grad3x3_s2', ['read', 'read', 'write']);
+const weightGrad3x3Kernel = kernel('3x3', 'weight_grad3x3', ['read', 'read', 'write', 'write']);
+const forward1x1Kernel = kernel('1x1', 'forward1x1', ['read', 'read', 'read', 'write', 'read']);
+const weightGrad1x1Kernel = kernel('1x1', 'weight_grad1x1', ['read', 'read', 'write', 'write']);
+const sumSplitsKernel = kernel('pack', 'sum_splits', ['read', 'read', 'write', 'write']);
 
 function is3x3(g: ConvGeometry): boolean {
   return (
@@ -87,12 +90,15 @@ interface Layout {
   taps?: number;
 }
 
-/** The Params struct of conv2d_vec4.wgsl, all 20 words. */
+/** Where `invocations` sits in params(): after the geometry and `packed`. */
+const INVOCATIONS = GEOMETRY_WORDS + 1;
+
+/** The Params struct of conv2d_vec4.wgsl, all 29 words. */
 function params(s: Sizes, l: Layout): number[] {
   const e = l.epilogue ?? PLAIN;
   const { slope } = epilogueParams(e);
   return [
-    s.batch, s.inChannels, s.inH, s.inW, s.outChannels, s.outH, s.outW, l.packed ?? 0,
+    ...geometryWords(s), l.packed ?? 0,
     l.invocations, l.blocksC ?? 0, l.blocksH ?? 0, l.blocksW ?? 0,
     l.splits ?? 0, l.rowsPerSplit ?? 0, l.weights ?? 0, l.taps ?? 0,
     Number(l.hasBias ?? false), Number(e.residual !== null), f32bits(slope), 0,
@@ -200,7 +206,7 @@ export function convVec4WeightGrad(dy: Operand, x: Operand, dw: Operand, db: Ope
   if (splits > 1) {
     const total = weights + (db ? g.outChannels : 0);
     const scratch = db ? null : new Scratch(device, [4]);
-    run(sumSplitsKernel, device, [partial, biasPartial, dw, db ?? scratch!], [...p.slice(0, 8), total, ...p.slice(9)], total);
+    run(sumSplitsKernel, device, [partial, biasPartial, dw, db ?? scratch!], [...p.slice(0, INVOCATIONS), total, ...p.slice(INVOCATIONS + 1)], total);
     scratch?.release();
     partials?.release();
   }

@@ -1,6 +1,6 @@
 // Which kernel family runs the GEMM-shaped ops (conv2d, matmul) on a device:
 // 'tiled' (workgroup-memory tiles, gemm_tiles.wgsl: what GPUs need) or
-// 'direct' (register blocks without workgroup memory: conv2d_vec4.wgsl,
+// 'direct' (register blocks without workgroup memory: conv2d_vec4*.wgsl,
 // conv2d.wgsl, matmul.wgsl; on llvmpipe, where workgroup memory is plain RAM
 // and barriers are costly, 4× faster than the tiled kernels over a training
 // step, and slower to compile). Every other op has one kernel for every adapter.
@@ -13,7 +13,10 @@ const families = new WeakMap<Pick<Device, 'description'>, KernelFamily>();
 
 /** The ops whose kernels depend on the family, and the WGSL each family runs them with. */
 export const FAMILY_KERNELS: Record<string, Record<KernelFamily, string[]>> = {
-  conv2d: { tiled: ['conv2d_tiled.wgsl', 'gemm_tiles.wgsl'], direct: ['conv2d_vec4.wgsl', 'conv2d.wgsl'] },
+  conv2d: {
+    tiled: ['conv2d_tiled.wgsl', 'gemm_tiles.wgsl'],
+    direct: ['conv2d_vec4_3x3.wgsl', 'conv2d_vec4_1x1.wgsl', 'conv2d_vec4_pack.wgsl', 'conv2d_vec4.wgsl', 'conv2d.wgsl'],
+  },
   matmul: { tiled: ['matmul_tiled.wgsl', 'gemm_tiles.wgsl'], direct: ['matmul.wgsl'] },
 };
 

@@ -1,4 +1,6 @@
-// float64 references for the matmul family: plain loops, no engine code.
+// float64 references for matmul, and for ALFM's attention built from it: plain loops, no engine code.
+
+import { softmaxRef } from './softmax.ts';
 
 export interface MatmulRefDims {
   /** Batch entries of the output (1 when neither operand is batched). */
@@ -35,19 +37,6 @@ export function matmulRef(a: Float64Array, b: Float64Array, d: MatmulRefDims): F
     }
   }
   return c;
-}
-
-/** softmax(scale·x) over consecutive rows of `cols` values. */
-export function softmaxRef(x: Float64Array, cols: number, scale: number): Float64Array {
-  const y = new Float64Array(x.length);
-  for (let base = 0; base < x.length; base += cols) {
-    let max = -Infinity;
-    for (let i = 0; i < cols; i++) max = Math.max(max, scale * x[base + i]);
-    let sum = 0;
-    for (let i = 0; i < cols; i++) sum += Math.exp(scale * x[base + i] - max);
-    for (let i = 0; i < cols; i++) y[base + i] = Math.exp(scale * x[base + i] - max) / sum;
-  }
-  return y;
 }
 
 /** ALFM without θ: softmax(−X·Xᵀ)·X for X [batch, c, k]. */

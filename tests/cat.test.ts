@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import { ShapeError, Tensor, ops } from '../engine/index.ts';
 import { assertClose, assertThrows, gradcheck, rng, testDevice } from './helpers.ts';
-import { catRef, sliceRef } from './ref/spatial.ts';
+import { catRef, sliceRef } from './ref/cat.ts';
 
 const r = rng(31);
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);

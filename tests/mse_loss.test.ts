@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShapeError, Tensor, ops } from '../engine/index.ts';
 import { assertClose, assertThrows, gradcheck, rng, testDevice } from './helpers.ts';
-import { mseLossRef } from './ref/loss.ts';
+import { mseLossRef } from './ref/mse_loss.ts';
 
 const r = rng(29);
 const size = (s: number[]) => s.reduce((x, y) => x * y, 1);

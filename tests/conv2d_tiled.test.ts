@@ -13,7 +13,7 @@ import { EngineError, type Device } from '../engine/index.ts';
 import { convTiledForward, convTiledInputGrad, convTiledWeightGrad, convTiledWeightGradSplits, inputGradPhases } from '../kernels/conv2d_tiled.ts';
 import { loadsPerInvocation, tilePlan, type TilePlan } from '../kernels/gemm_tiles.ts';
 import { asF32, assertClose, maxAbs, rng, testDevice } from './helpers.ts';
-import { conv2dInputGradRef, conv2dOutShape, conv2dRef, conv2dWeightGradRef, type Conv2dRefShape } from './ref/conv.ts';
+import { conv2dInputGradRef, conv2dOutShape, conv2dRef, conv2dWeightGradRef, type Conv2dRefShape } from './ref/conv2d.ts';
 
 const r = rng(31);
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
