@@ -140,6 +140,48 @@ fn store_block(acc: mat4x4f, out_base: u32, row: u32, col: u32) {
   }
 }
 
+// One block row: TN4 4×4 blocks (of C, or of op(B) at one k step). Named
+// members, not an array: Mesa keeps an indexed array in memory and struct
+// members in registers.
+struct Row { m0: mat4x4f, m1: mat4x4f, m2: mat4x4f, m3: mat4x4f, m4: mat4x4f, m5: mat4x4f, m6: mat4x4f, m7: mat4x4f }
+
+// op(B)'s blocks for columns col0.. at k step kv.
+fn b_row(b_batch: u32, col0: u32, kv: u32) -> Row {
+  var b: Row;
+  b.m0 = b_block(b_batch, col0, 0u, kv);
+  if (TN4 > 1u) { b.m1 = b_block(b_batch, col0, 1u, kv); }
+  if (TN4 > 2u) { b.m2 = b_block(b_batch, col0, 2u, kv); }
+  if (TN4 > 3u) { b.m3 = b_block(b_batch, col0, 3u, kv); }
+  if (TN4 > 4u) { b.m4 = b_block(b_batch, col0, 4u, kv); }
+  if (TN4 > 5u) { b.m5 = b_block(b_batch, col0, 5u, kv); }
+  if (TN4 > 6u) { b.m6 = b_block(b_batch, col0, 6u, kv); }
+  if (TN4 > 7u) { b.m7 = b_block(b_batch, col0, 7u, kv); }
+  return b;
+}
+
+// acc += a · b, block by block.
+fn mac_row(acc: ptr<function, Row>, a: mat4x4f, b: Row) {
+  (*acc).m0 += a * b.m0;
+  if (TN4 > 1u) { (*acc).m1 += a * b.m1; }
+  if (TN4 > 2u) { (*acc).m2 += a * b.m2; }
+  if (TN4 > 3u) { (*acc).m3 += a * b.m3; }
+  if (TN4 > 4u) { (*acc).m4 += a * b.m4; }
+  if (TN4 > 5u) { (*acc).m5 += a * b.m5; }
+  if (TN4 > 6u) { (*acc).m6 += a * b.m6; }
+  if (TN4 > 7u) { (*acc).m7 += a * b.m7; }
+}
+
+fn store_row(acc: Row, out_base: u32, row: u32, col0: u32) {
+  store_block(acc.m0, out_base, row, col0);
+  if (TN4 > 1u) { store_block(acc.m1, out_base, row, col0 + 4u); }
+  if (TN4 > 2u) { store_block(acc.m2, out_base, row, col0 + 8u); }
+  if (TN4 > 3u) { store_block(acc.m3, out_base, row, col0 + 12u); }
+  if (TN4 > 4u) { store_block(acc.m4, out_base, row, col0 + 16u); }
+  if (TN4 > 5u) { store_block(acc.m5, out_base, row, col0 + 20u); }
+  if (TN4 > 6u) { store_block(acc.m6, out_base, row, col0 + 24u); }
+  if (TN4 > 7u) { store_block(acc.m7, out_base, row, col0 + 28u); }
+}
+
 @compute @workgroup_size(WG_X, WG_Y)
 fn matmul_vec4(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
   let row0 = (wid.y * WG_Y + lid.y) * TM;
@@ -151,109 +193,23 @@ fn matmul_vec4(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) 
   let b_batch = batch * (p.batch_stride_b / 4u);
   let rows = TM / 4u;
 
-  var c00: mat4x4f; var c01: mat4x4f; var c02: mat4x4f; var c03: mat4x4f; var c04: mat4x4f; var c05: mat4x4f; var c06: mat4x4f; var c07: mat4x4f;
-  var c10: mat4x4f; var c11: mat4x4f; var c12: mat4x4f; var c13: mat4x4f; var c14: mat4x4f; var c15: mat4x4f; var c16: mat4x4f; var c17: mat4x4f;
-  var c20: mat4x4f; var c21: mat4x4f; var c22: mat4x4f; var c23: mat4x4f; var c24: mat4x4f; var c25: mat4x4f; var c26: mat4x4f; var c27: mat4x4f;
-  var c30: mat4x4f; var c31: mat4x4f; var c32: mat4x4f; var c33: mat4x4f; var c34: mat4x4f; var c35: mat4x4f; var c36: mat4x4f; var c37: mat4x4f;
+  // Block rows of C: rows row0.., row0 + 4.., row0 + 8.., row0 + 12.. (the first `rows` of them live).
+  var c0: Row; var c1: Row; var c2: Row; var c3: Row;
   let kv_begin = split * p.chunk / 4u;
   let kv_end = min(p.k / 4u, kv_begin + p.chunk / 4u);
   for (var kv = kv_begin; kv < kv_end; kv++) {
-    let b0 = b_block(b_batch, col0, 0u, kv);
-    var b1: mat4x4f; var b2: mat4x4f; var b3: mat4x4f; var b4: mat4x4f; var b5: mat4x4f; var b6: mat4x4f; var b7: mat4x4f;
-    if (TN4 > 1u) { b1 = b_block(b_batch, col0, 1u, kv); }
-    if (TN4 > 2u) { b2 = b_block(b_batch, col0, 2u, kv); }
-    if (TN4 > 3u) { b3 = b_block(b_batch, col0, 3u, kv); }
-    if (TN4 > 4u) { b4 = b_block(b_batch, col0, 4u, kv); }
-    if (TN4 > 5u) { b5 = b_block(b_batch, col0, 5u, kv); }
-    if (TN4 > 6u) { b6 = b_block(b_batch, col0, 6u, kv); }
-    if (TN4 > 7u) { b7 = b_block(b_batch, col0, 7u, kv); }
-    {
-      let a = a_block(a_batch, row0, 0u, kv);
-      c00 += a * b0;
-      if (TN4 > 1u) { c01 += a * b1; }
-      if (TN4 > 2u) { c02 += a * b2; }
-      if (TN4 > 3u) { c03 += a * b3; }
-      if (TN4 > 4u) { c04 += a * b4; }
-      if (TN4 > 5u) { c05 += a * b5; }
-      if (TN4 > 6u) { c06 += a * b6; }
-      if (TN4 > 7u) { c07 += a * b7; }
-    }
-    if (rows > 1u) {
-      let a = a_block(a_batch, row0, 1u, kv);
-      c10 += a * b0;
-      if (TN4 > 1u) { c11 += a * b1; }
-      if (TN4 > 2u) { c12 += a * b2; }
-      if (TN4 > 3u) { c13 += a * b3; }
-      if (TN4 > 4u) { c14 += a * b4; }
-      if (TN4 > 5u) { c15 += a * b5; }
-      if (TN4 > 6u) { c16 += a * b6; }
-      if (TN4 > 7u) { c17 += a * b7; }
-    }
-    if (rows > 2u) {
-      let a = a_block(a_batch, row0, 2u, kv);
-      c20 += a * b0;
-      if (TN4 > 1u) { c21 += a * b1; }
-      if (TN4 > 2u) { c22 += a * b2; }
-      if (TN4 > 3u) { c23 += a * b3; }
-      if (TN4 > 4u) { c24 += a * b4; }
-      if (TN4 > 5u) { c25 += a * b5; }
-      if (TN4 > 6u) { c26 += a * b6; }
-      if (TN4 > 7u) { c27 += a * b7; }
-    }
-    if (rows > 3u) {
-      let a = a_block(a_batch, row0, 3u, kv);
-      c30 += a * b0;
-      if (TN4 > 1u) { c31 += a * b1; }
-      if (TN4 > 2u) { c32 += a * b2; }
-      if (TN4 > 3u) { c33 += a * b3; }
-      if (TN4 > 4u) { c34 += a * b4; }
-      if (TN4 > 5u) { c35 += a * b5; }
-      if (TN4 > 6u) { c36 += a * b6; }
-      if (TN4 > 7u) { c37 += a * b7; }
-    }
+    let b = b_row(b_batch, col0, kv);
+    mac_row(&c0, a_block(a_batch, row0, 0u, kv), b);
+    if (rows > 1u) { mac_row(&c1, a_block(a_batch, row0, 1u, kv), b); }
+    if (rows > 2u) { mac_row(&c2, a_block(a_batch, row0, 2u, kv), b); }
+    if (rows > 3u) { mac_row(&c3, a_block(a_batch, row0, 3u, kv), b); }
   }
 
   let out_base = (split * p.batch + batch) * p.m * p.n;
-  {
-    store_block(c00, out_base, row0 + 0u, col0);
-    if (TN4 > 1u) { store_block(c01, out_base, row0 + 0u, col0 + 4u); }
-    if (TN4 > 2u) { store_block(c02, out_base, row0 + 0u, col0 + 8u); }
-    if (TN4 > 3u) { store_block(c03, out_base, row0 + 0u, col0 + 12u); }
-    if (TN4 > 4u) { store_block(c04, out_base, row0 + 0u, col0 + 16u); }
-    if (TN4 > 5u) { store_block(c05, out_base, row0 + 0u, col0 + 20u); }
-    if (TN4 > 6u) { store_block(c06, out_base, row0 + 0u, col0 + 24u); }
-    if (TN4 > 7u) { store_block(c07, out_base, row0 + 0u, col0 + 28u); }
-  }
-  if (rows > 1u) {
-    store_block(c10, out_base, row0 + 4u, col0);
-    if (TN4 > 1u) { store_block(c11, out_base, row0 + 4u, col0 + 4u); }
-    if (TN4 > 2u) { store_block(c12, out_base, row0 + 4u, col0 + 8u); }
-    if (TN4 > 3u) { store_block(c13, out_base, row0 + 4u, col0 + 12u); }
-    if (TN4 > 4u) { store_block(c14, out_base, row0 + 4u, col0 + 16u); }
-    if (TN4 > 5u) { store_block(c15, out_base, row0 + 4u, col0 + 20u); }
-    if (TN4 > 6u) { store_block(c16, out_base, row0 + 4u, col0 + 24u); }
-    if (TN4 > 7u) { store_block(c17, out_base, row0 + 4u, col0 + 28u); }
-  }
-  if (rows > 2u) {
-    store_block(c20, out_base, row0 + 8u, col0);
-    if (TN4 > 1u) { store_block(c21, out_base, row0 + 8u, col0 + 4u); }
-    if (TN4 > 2u) { store_block(c22, out_base, row0 + 8u, col0 + 8u); }
-    if (TN4 > 3u) { store_block(c23, out_base, row0 + 8u, col0 + 12u); }
-    if (TN4 > 4u) { store_block(c24, out_base, row0 + 8u, col0 + 16u); }
-    if (TN4 > 5u) { store_block(c25, out_base, row0 + 8u, col0 + 20u); }
-    if (TN4 > 6u) { store_block(c26, out_base, row0 + 8u, col0 + 24u); }
-    if (TN4 > 7u) { store_block(c27, out_base, row0 + 8u, col0 + 28u); }
-  }
-  if (rows > 3u) {
-    store_block(c30, out_base, row0 + 12u, col0);
-    if (TN4 > 1u) { store_block(c31, out_base, row0 + 12u, col0 + 4u); }
-    if (TN4 > 2u) { store_block(c32, out_base, row0 + 12u, col0 + 8u); }
-    if (TN4 > 3u) { store_block(c33, out_base, row0 + 12u, col0 + 12u); }
-    if (TN4 > 4u) { store_block(c34, out_base, row0 + 12u, col0 + 16u); }
-    if (TN4 > 5u) { store_block(c35, out_base, row0 + 12u, col0 + 20u); }
-    if (TN4 > 6u) { store_block(c36, out_base, row0 + 12u, col0 + 24u); }
-    if (TN4 > 7u) { store_block(c37, out_base, row0 + 12u, col0 + 28u); }
-  }
+  store_row(c0, out_base, row0, col0);
+  if (rows > 1u) { store_row(c1, out_base, row0 + 4u, col0); }
+  if (rows > 2u) { store_row(c2, out_base, row0 + 8u, col0); }
+  if (rows > 3u) { store_row(c3, out_base, row0 + 12u, col0); }
 }
 
 // ---- second split-K pass: out[i] = Σ_s partial[s·total + i] --------------------
