@@ -7,11 +7,11 @@
 // the timed inputs marked trainable, then each repetition is `out.backward(dy)`
 // on that graph (the rules check `requiresGrad` of each input, so a dX row
 // computes dX alone). The autograd bookkeeping around it is CPU work of a few
-// microseconds. Only max-pool's backward calls its launcher (kernels/pool.ts),
+// microseconds. Only max-pool's backward calls its launcher (kernels/max_pool2d.ts),
 // because the op keeps its argmax inside the backward closure.
 
 import { Tensor, noGrad, ops, sizeOf, tidy, type Device } from '../engine/index.ts';
-import * as Pool from '../kernels/pool.ts';
+import * as Pool from '../kernels/max_pool2d.ts';
 import type { Calibration } from './calibrate.ts';
 import type { Timer, Timing } from './timer.ts';
 

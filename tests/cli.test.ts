@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../train/cli/main.ts';
-import { learningRate } from '../train/cli/commands/train.ts';
+import { learningRate } from '../train/loop/step.ts';
 import { readSafetensors, serializeSafetensors, writeSafetensors } from '../engine/safetensors.ts';
 import { readImage, writeImage } from '../train/image.ts';
 import { lmfnLossAndGrads, lmfnRandomWeights } from './ref/lmfn64.ts';

@@ -17,7 +17,8 @@ import { LMFN } from '../../model/lmfn.ts';
 import type { LMFNInit } from '../../model/identity.ts';
 import { openDataset } from '../../train/data/dataset.ts';
 import { BatchLoader } from '../../train/data/loader.ts';
-import { trainStep, validate as validateRun } from '../../train/cli/commands/train.ts';
+import { trainStep } from '../../train/loop/step.ts';
+import { validate as validateRun } from '../../train/loop/validate.ts';
 
 function flag(name: string, fallback?: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -5,6 +5,7 @@ import { EngineError } from '../../engine/errors.ts';
 import { CommandError, UsageError } from './args.ts';
 import { ImageError } from '../image.ts';
 import { DatasetError } from '../data/dataset.ts';
+import { CheckpointError } from '../loop/checkpoint.ts';
 import * as info from './commands/info.ts';
 import * as init from './commands/init.ts';
 import * as deblur from './commands/deblur.ts';
@@ -52,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     // Our own errors carry a complete message; anything else is a bug worth its stack.
-    if (e instanceof CommandError || e instanceof EngineError || e instanceof ImageError || e instanceof DatasetError || e instanceof RangeError || (e as NodeJS.ErrnoException).code) {
+    if (e instanceof CommandError || e instanceof EngineError || e instanceof ImageError || e instanceof DatasetError || e instanceof CheckpointError || e instanceof RangeError || (e as NodeJS.ErrnoException).code) {
       console.error(`lmfn ${name}: ${(e as Error).message}`);
       return 1;
     }

@@ -8,11 +8,15 @@
 
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { readSafetensors, writeSafetensors } from '../engine/safetensors.ts';
-import type { Adam } from '../engine/optim/adam.ts';
-import type { LMFN } from '../model/lmfn.ts';
-import { expectedShapes } from '../model/checkpoint.ts';
-import { CommandError } from './cli/args.ts';
+import { readSafetensors, writeSafetensors } from '../../engine/safetensors.ts';
+import type { Adam } from '../../engine/optim/adam.ts';
+import type { LMFN } from '../../model/lmfn.ts';
+import { expectedShapes } from '../../model/checkpoint.ts';
+
+/** A run that cannot be resumed: no checkpoint, or one whose metadata is missing or malformed. */
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
 
 /** What a run needs besides tensors to continue exactly. */
 export interface RunState {
@@ -59,7 +63,7 @@ export async function saveCheckpoint(runDir: string, model: LMFN, optimizer: Ada
 /** Restores weights and optimizer state from RUN_DIR/last.state.safetensors; returns the run state. */
 export function loadCheckpoint(runDir: string, model: LMFN, optimizer: Adam): RunState {
   const p = paths(runDir);
-  if (!existsSync(p.state)) throw new CommandError(`--resume: no checkpoint to resume in ${runDir} (expected ${p.state})`);
+  if (!existsSync(p.state)) throw new CheckpointError(`--resume: no checkpoint to resume in ${runDir} (expected ${p.state})`);
   const shapes = expectedShapes(model);
   const expect = new Map(shapes);
   for (const [name, shape] of shapes) {
@@ -72,7 +76,7 @@ export function loadCheckpoint(runDir: string, model: LMFN, optimizer: Adam): Ru
   const meta = file.metadata;
   const number = (key: string) => {
     const v = Number(meta[key]);
-    if (meta[key] === undefined || Number.isNaN(v)) throw new CommandError(`${p.state}: metadata '${key}' is missing or not a number`);
+    if (meta[key] === undefined || Number.isNaN(v)) throw new CheckpointError(`${p.state}: metadata '${key}' is missing or not a number`);
     return v;
   };
   optimizer.loadState({
@@ -84,7 +88,7 @@ export function loadCheckpoint(runDir: string, model: LMFN, optimizer: Adam): Ru
   try {
     config = JSON.parse(meta.config ?? '');
   } catch {
-    throw new CommandError(`${p.state}: metadata 'config' is not valid JSON`);
+    throw new CheckpointError(`${p.state}: metadata 'config' is not valid JSON`);
   }
   return { step: number('step'), batches: number('batches'), bestPsnr: number('best_psnr'), config };
 }
