@@ -7,11 +7,9 @@
 // the timed inputs marked trainable, then each repetition is `out.backward(dy)`
 // on that graph (the rules check `requiresGrad` of each input, so a dX row
 // computes dX alone). The autograd bookkeeping around it is CPU work of a few
-// microseconds. Only max-pool's backward calls its launcher (kernels/max_pool2d.ts),
-// because the op keeps its argmax inside the backward closure.
+// microseconds.
 
 import { Tensor, noGrad, ops, sizeOf, tidy, type Device } from '../engine/index.ts';
-import * as Pool from '../kernels/max_pool2d.ts';
 import type { Calibration } from './calibrate.ts';
 import type { Timer, Timing } from './timer.ts';
 
@@ -285,27 +283,10 @@ function maxPoolCases(): KernelCase[] {
   const [kernel, stride] = [7, 3];
   const out = [1, 12, Math.floor((31 - kernel) / stride) + 1, Math.floor((31 - kernel) / stride) + 1];
   const workload = `ESA max-pool ${kernel}/${stride} at a 256² crop: ${dims(input)} → ${out[2]}×${out[3]}`;
-  return [
-    { id: 'maxpool-esa.fwd', family: 'maxPool', workload, pass: 'fwd', bytes: bytesOf(input, out, out), prepare: opRow([{ shape: input }], ([x]) => ops.maxPool2d(x, kernel, stride), 'fwd') },
-    {
-      id: 'maxpool-esa.bwd', family: 'maxPool', workload, pass: 'dX (launcher)', bytes: bytesOf(out, out, input),
-      prepare: (device) => {
-        const x = randomTensor(device, input);
-        const y = Tensor.empty(device, out);
-        const argmax = Tensor.empty(device, out);
-        Pool.maxPool(x, y, argmax, kernel, stride);
-        const dy = randomTensor(device, out);
-        return {
-          run: () => {
-            const dx = Tensor.empty(device, input);
-            Pool.maxPoolBackward(argmax, dy, dx, kernel, stride);
-            dx.dispose();
-          },
-          dispose: () => [x, y, argmax, dy].forEach((t) => t.dispose()),
-        };
-      },
-    },
-  ];
+  // The forward also writes the argmax (out's size), which the backward reads.
+  return simpleCases('maxPool', 'maxpool-esa', workload, input, out, (x) => ops.maxPool2d(x, kernel, stride), bytesOf(out)).map((c) =>
+    c.pass === 'fwd' ? { ...c, bytes: c.bytes + bytesOf(out) } : c,
+  );
 }
 
 /** ACFM's pseudo-3D conv on the decoder's 50 channels as a depth axis (spec §5.4). */

@@ -20,6 +20,8 @@ export interface GradFn {
   inputs: readonly Tensor[];
   /** Gradients of the inputs, in order, given the output's gradient (null where not needed). Runs in no-grad mode. */
   backward(grad: Tensor): readonly (Tensor | null | undefined)[];
+  /** Tensors only this backward reads (not inputs, so nobody else holds them): disposed with the output. */
+  saved?: readonly Tensor[];
 }
 
 /**
@@ -61,11 +63,16 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
-/** Attaches a backward rule to `out` when grad mode is on and some input requires grad. */
-export function record(out: Tensor, op: string, inputs: readonly Tensor[], backward: GradFn['backward']): Tensor {
+/**
+ * Attaches a backward rule to `out` when grad mode is on and some input requires grad. `saved`
+ * (what only the rule reads) is freed with `out`, or at once when nothing is recorded.
+ */
+export function record(out: Tensor, op: string, inputs: readonly Tensor[], backward: GradFn['backward'], saved?: readonly Tensor[]): Tensor {
   if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
-    out.gradFn = { op, inputs, backward };
+    out.gradFn = { op, inputs, backward, saved };
+  } else {
+    for (const t of saved ?? []) t.dispose();
   }
   return out;
 }

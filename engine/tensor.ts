@@ -176,7 +176,9 @@ export class Tensor {
   dispose(): void {
     if (this._disposed) return;
     this._disposed = true;
+    const saved = this.gradFn?.saved;
     this.gradFn = null;
+    for (const t of saved ?? []) t.dispose();
     untrack(this);
     if (--this.buf.refs === 0) this.device.pool.release(this.buf);
   }

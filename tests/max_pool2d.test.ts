@@ -1,4 +1,5 @@
 import { test } from 'uvu';
+import * as assert from 'uvu/assert';
 import { ShapeError, Tensor, noGrad, ops } from '../engine/index.ts';
 import { assertClose, assertThrows, gradcheck, rng, testDevice } from './helpers.ts';
 import type { Shape4 } from './ref/nchw.ts';
@@ -60,6 +61,24 @@ test('maxPool2d under noGrad: forward only, nothing recorded', async () => {
   assertClose(await y.read(), maxPoolRef(Float64Array.from(Float32Array.from(data)), shape, 7, 3), 'forward');
   x.dispose();
   y.dispose();
+});
+
+test('maxPool2d: its saved argmax goes with its output, recorded or not (no leak outside tidy)', async () => {
+  const device = await testDevice();
+  const shape: Shape4 = [1, 2, 9, 9];
+  const x = Tensor.fromData(device, distinct(size(shape)), shape).requireGrad();
+  const g = Tensor.fromData(device, new Float32Array(2 * 3 * 3).fill(1), [1, 2, 3, 3]);
+  const baseline = device.memory().liveBuffers;
+  const y = ops.maxPool2d(x, 3, 3);
+  assert.is(device.memory().liveBuffers, baseline + 2, 'the output and its argmax');
+  y.backward(g);
+  y.dispose();
+  x.grad!.dispose();
+  assert.is(device.memory().liveBuffers, baseline, 'after backward and dispose');
+  noGrad(() => ops.maxPool2d(x, 3, 3)).dispose();
+  assert.is(device.memory().liveBuffers, baseline, 'under noGrad');
+  x.dispose();
+  g.dispose();
 });
 
 test('maxPool2d: bad shapes are ShapeErrors naming the op and the shapes', async () => {

@@ -28,7 +28,6 @@ export function maxPool2d(x: Tensor, kernel: number, stride: number): Tensor {
     const dx = Tensor.empty(device, x.shape);
     Pool.maxPoolBackward(argmax, g, dx, kernel, stride);
     return [dx];
-  });
-  if (!out.gradFn) argmax.dispose();
+  }, [argmax]);
   return out;
 }
