@@ -7,11 +7,12 @@
 
 import { Conv2d, Conv3d, Device, Module, ModuleList, Random, ShapeError, Tensor, initializers, ops, tidyInInference } from '../engine/index.ts';
 import { LMFN_INITS, identityWrites, isLMFNInit, type LMFNInit } from './identity.ts';
+import { MIN_SIZE, SIZE_MULTIPLE, modelSize } from './size.ts';
+
+export { MIN_SIZE, SIZE_MULTIPLE, modelSize } from './size.ts';
 
 /** RGB mean subtracted at the input and added back at the output (a constant, not a parameter). */
 export const MEAN_RGB = [0.4488, 0.4371, 0.404] as const;
-export const SIZE_MULTIPLE = 16;
-export const MIN_SIZE = 64;
 
 const { sigmoid, add, mul, cat, matmul, softmax, maxPool2d, interpolateBilinear, upsample2x, pixelShuffle } = ops;
 
@@ -266,12 +267,6 @@ export class LMFN extends Module {
     super.dispose();
     this.mean.dispose();
   }
-}
-
-/** The padded size for an H×W image: the next multiple of 16, at least 64. */
-export function modelSize(h: number, w: number): [number, number] {
-  const up = (v: number) => Math.max(MIN_SIZE, Math.ceil(v / SIZE_MULTIPLE) * SIZE_MULTIPLE);
-  return [up(h), up(w)];
 }
 
 /** Replicate-pads the bottom and right edges up to the model size (§2). */

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Random } from '../engine/random.ts';
 import { encodePng } from '../train/image.ts';
 import { blurImage, randomKernel, validCrop } from '../train/data/blur.ts';
-import { DatasetError, openDataset, readPngHeader } from '../train/data/dataset.ts';
+import { DatasetError, openDataset } from '../train/data/dataset.ts';
+import { readPngHeader } from '../train/png.ts';
 import { BatchLoader, type Batch } from '../train/data/loader.ts';
 import { assertClose, assertThrows } from './helpers.ts';
 

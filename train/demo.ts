@@ -4,11 +4,7 @@
 //
 //   npm run demo [-- --steps 300]
 
-import { Device, Tensor, noGrad, ops, tidy } from '../engine/index.ts';
-import { Conv2d } from '../engine/nn/conv.ts';
-import { Module } from '../engine/nn/module.ts';
-import { Adam } from '../engine/optim/adam.ts';
-import { Random } from '../engine/random.ts';
+import { Adam, Conv2d, Device, Module, Random, Tensor, noGrad, ops, tidy } from '../engine/index.ts';
 
 class Deblur3 extends Module {
   readonly c1: Conv2d;

@@ -9,11 +9,13 @@
 // A Dataset is described by a plain, structured-cloneable DatasetSpec, so loader workers can
 // rebuild it without validating again.
 
-import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Random } from '../../engine/random.ts';
-import { readImage } from '../image.ts';
+import { Random } from '../../engine/index.ts';
+import { ImageError, readImage } from '../image.ts';
+import { readPngHeader } from '../png.ts';
+import { MIN_SIZE, SIZE_MULTIPLE } from '../../model/size.ts';
 import { blurImage, cropPlanar, randomKernel } from './blur.ts';
 
 /** A dataset that cannot be used; `problems` lists each one, naming the file. */
@@ -65,10 +67,6 @@ export interface Pair {
   width: number;
   height: number;
 }
-
-/** LMFN's size rule (spec §2): H and W multiples of 16 and at least 64. */
-export const SIZE_MULTIPLE = 16;
-export const MIN_SIZE = 64;
 
 /** The default data: where it lives, which photos are held out, and how they are blurred. */
 export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../data/default', import.meta.url));
@@ -407,70 +405,12 @@ function exists(p: string): boolean {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// PNG header check
-
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-const IEND_CHUNK = [0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82];
-const VALID_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
-
-/**
- * Reads a PNG's signature, IHDR (with its CRC) and final IEND chunk: enough to know its size and
- * to catch wrong, truncated or unsupported files without decoding. Corrupt pixel data inside an
- * intact file is only found when the pair is decoded (the error then names the file).
- */
-export function readPngHeader(path: string): { width: number; height: number } {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw new Error(`cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  try {
-    const head = Buffer.alloc(33);
-    const size = fstatSync(fd).size;
-    const got = readSync(fd, head, 0, 33, 0);
-    if (got < 8 || PNG_SIGNATURE.some((b, i) => head[i] !== b)) throw new Error('not a PNG file');
-    if (got < 33 || size < 33 + 12) throw new Error('corrupt PNG (truncated)');
-    if (head.toString('latin1', 12, 16) !== 'IHDR' || head.readUInt32BE(8) !== 13) throw new Error('corrupt PNG (no IHDR chunk)');
-    if (crc32(head.subarray(12, 29)) !== head.readUInt32BE(29)) throw new Error('corrupt PNG (IHDR checksum mismatch)');
-    const width = head.readUInt32BE(16);
-    const height = head.readUInt32BE(20);
-    const depth = head[24];
-    const colorType = head[25];
-    if (width === 0 || height === 0) throw new Error(`corrupt PNG (size ${width}×${height})`);
-    if (!VALID_DEPTHS[colorType]?.includes(depth)) throw new Error(`corrupt PNG (colour type ${colorType} with bit depth ${depth})`);
-    if (head[28] !== 0) throw new Error('unsupported PNG: interlaced (Adam7); re-save it without interlacing');
-    const tail = Buffer.alloc(12);
-    readSync(fd, tail, 0, 12, size - 12);
-    if (IEND_CHUNK.some((b, i) => tail[i] !== b)) throw new Error('corrupt PNG (truncated: it does not end with an IEND chunk)');
-    return { width, height };
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function checkPng(path: string, name: string, problems: string[]): { width: number; height: number } | null {
   try {
-    return readPngHeader(path);
+    return readPngHeader(path, name);
   } catch (e) {
-    problems.push(`${name}: ${(e as Error).message}`);
+    if (!(e instanceof ImageError)) throw e;
+    problems.push(e.message);
     return null;
   }
-}
-
-let crcTable: Uint32Array | undefined;
-
-function crc32(bytes: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let crc = 0xffffffff;
-  for (const b of bytes) crc = crcTable[(crc ^ b) & 0xff] ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
 }

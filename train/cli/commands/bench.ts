@@ -1,12 +1,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import type { Device } from '../../../engine/index.ts';
+import { kernelFamily, type Device } from '../../../engine/index.ts';
 import { bestOf, calibrate } from '../../../bench/calibrate.ts';
 import { applyPeak, customCases, lmfnCases, runKernelCases, selectCases, type KernelCase, type KernelResult } from '../../../bench/kernels.ts';
 import { parseSizes, runModelBench, type ModelResult } from '../../../bench/model.ts';
 import { profileTrainStep } from '../../../bench/profile.ts';
 import { compileByKernel, compileSection, measureColdCompile, updateCompileSection } from '../../../bench/compile.ts';
-import { kernelFamily } from '../../../kernels/family.ts';
 import { RESULTS_DIR, RESULTS_MD, adapterSlug, fmt, renderKernels, renderModel, storeResults, updateResultsMarkdown, type RunInfo } from '../../../bench/results.ts';
 import { startTfjs, tfjsMissing, type TfjsSession } from '../../../bench/tfjs.ts';
 import { Timer } from '../../../bench/timer.ts';

@@ -1,5 +1,4 @@
-import { Tensor, ops } from '../../../engine/index.ts';
-import { writeSafetensors } from '../../../engine/safetensors.ts';
+import { Tensor, ops, writeSafetensors } from '../../../engine/index.ts';
 import { LMFN } from '../../../model/lmfn.ts';
 import { helpText, parseFlags, UsageError } from '../args.ts';
 import { readImage } from '../../image.ts';
