@@ -89,144 +89,166 @@ function lossColumns(points: { step: number; value: number }[], xOf: (s: number)
   return [...columns.values()].map((c) => ({ x: c.x, mean: c.sum / c.n, min: c.min, max: c.max }));
 }
 
+type Points = { step: number; value: number }[];
+
+/** A vertical axis: where a value lands, and the ticks to draw for it. */
+interface Axis {
+  y: (v: number) => number;
+  ticks: { y: number; label: string }[];
+}
+
+const LEFT = MARGIN.left;
+const TOP = MARGIN.top;
+const RIGHT = LEFT + PLOT_W;
+const BOTTOM = TOP + PLOT_H;
+
+/** The finite points of one series, in step order (loss also > 0, for its log scale). */
+function pointsOf(series: PlotPoint[], key: 'loss' | 'valPsnr' | 'blurPsnr'): Points {
+  const points = series.filter((p) => finite(p.step) && finite(p[key]) && (key !== 'loss' || p[key]! > 0));
+  return points.map((p) => ({ step: p.step, value: p[key]! })).sort((a, b) => a.step - b.step);
+}
+
+/** Left axis: log10(loss), whole decades widened outward. */
+function lossAxis(points: Points): Axis | undefined {
+  if (!points.length) return undefined;
+  const logs = points.map((p) => Math.log10(p.value));
+  let d0 = Math.floor(Math.min(...logs));
+  let d1 = Math.ceil(Math.max(...logs));
+  if (d0 === d1) [d0, d1] = [d0 - 1, d1 + 1];
+  const y = (l: number) => BOTTOM - ((l - d0) / (d1 - d0)) * PLOT_H;
+  const decades = d1 - d0;
+  // Few decades: label 2× and 5× too, so the axis is still readable.
+  const mantissas = decades <= 2 ? [1, 2, 5] : [1];
+  const every = Math.ceil(decades / 8);
+  const ticks: Axis['ticks'] = [];
+  for (let d = d0; d <= d1; d++) {
+    if ((d - d0) % every) continue;
+    for (const m of mantissas) {
+      const l = d + Math.log10(m);
+      if (l <= d1 + 1e-9) ticks.push({ y: y(l), label: formatNumber(m * 10 ** d) });
+    }
+  }
+  return { y, ticks };
+}
+
+/** Right axis: PSNR in dB, over both PSNR series. */
+function psnrAxis(dbs: number[]): Axis | undefined {
+  if (!dbs.length) return undefined;
+  const [lo, hi] = [Math.min(...dbs), Math.max(...dbs)];
+  const pad = Math.max(0.05 * (hi - lo), 0.1);
+  const [p0, p1] = niceRange(lo - pad, hi + pad, 6);
+  const y = (v: number) => BOTTOM - ((v - p0) / (p1 - p0)) * PLOT_H;
+  return { y, ticks: niceTicks(p0, p1, 6).map((t) => ({ y: y(t), label: formatNumber(t) })) };
+}
+
+const polyline = (points: string[], colour: string, attributes: string) =>
+  `<polyline points="${points.join(' ')}" fill="none" stroke="${colour}" ${attributes}/>`;
+
+/** The loss band and mean line; pushes a marker when there is a single column. */
+function drawLoss(out: string[], markers: string[], points: Points, xOf: (s: number) => number, axis: Axis): void {
+  const columns = lossColumns(points, xOf);
+  if (columns.some((c) => c.max > c.min)) {
+    const upper = columns.map((c) => `${px(c.x)},${px(axis.y(c.max))}`);
+    const lower = columns.map((c) => `${px(c.x)},${px(axis.y(c.min))}`).reverse();
+    out.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${COLOURS.loss}" fill-opacity="0.18" stroke="none"/>`);
+  }
+  out.push(polyline(columns.map((c) => `${px(c.x)},${px(axis.y(c.mean))}`), COLOURS.loss, 'stroke-width="1.5" stroke-linejoin="round"'));
+  if (columns.length === 1) markers.push(`<circle cx="${px(columns[0].x)}" cy="${px(axis.y(columns[0].mean))}" r="3" fill="${COLOURS.loss}"/>`);
+}
+
+/** The blurred input's PSNR (dashed) and the model's, with markers while they are few. */
+function drawPsnr(out: string[], markers: string[], psnr: Points, blur: Points, xOf: (s: number) => number, axis: Axis, [s0, s1]: [number, number]): void {
+  const coords = (points: Points) => points.map((p) => `${px(xOf(p.step))},${px(axis.y(p.value))}`);
+  if (blur.length) {
+    // One value means one reference: draw it across the whole run.
+    const pts = blur.length === 1 ? [{ step: s0, value: blur[0].value }, { step: s1, value: blur[0].value }] : blur;
+    out.push(polyline(coords(pts), COLOURS.blurPsnr, 'stroke-width="1.5" stroke-dasharray="6 4"'));
+  }
+  if (psnr.length) {
+    out.push(polyline(coords(psnr), COLOURS.valPsnr, 'stroke-width="2" stroke-linejoin="round"'));
+    if (psnr.length <= 60) for (const p of psnr) markers.push(`<circle cx="${px(xOf(p.step))}" cy="${px(axis.y(p.value))}" r="3" fill="${COLOURS.valPsnr}"/>`);
+  }
+}
+
+/** Tick marks and labels on one side of the frame (`side` −1 left, +1 right), and the axis title. */
+function drawAxis(out: string[], axis: Axis, side: -1 | 1, title: string, colour: string): void {
+  const x = side < 0 ? LEFT : RIGHT;
+  for (const t of axis.ticks) {
+    out.push(
+      `<line x1="${side < 0 ? x - 5 : x}" y1="${px(t.y)}" x2="${side < 0 ? x : x + 5}" y2="${px(t.y)}" stroke="${COLOURS.axis}"/>`,
+      `<text x="${x + 8 * side}" y="${px(t.y + 4)}" text-anchor="${side < 0 ? 'end' : 'start'}">${t.label}</text>`,
+    );
+  }
+  const [tx, rotate] = side < 0 ? [20, -90] : [WIDTH - 18, 90];
+  out.push(`<text transform="translate(${tx} ${TOP + PLOT_H / 2}) rotate(${rotate})" text-anchor="middle" fill="${colour}">${title}</text>`);
+}
+
+/** Legend in one row between the title and the frame, where it can hide no data. */
+function drawLegend(out: string[], entries: { label: string; colour: string; dash?: string }[]): void {
+  const entryW = 170;
+  let x = LEFT + PLOT_W / 2 - (entries.length * entryW) / 2;
+  const y = TOP - 18;
+  for (const e of entries) {
+    out.push(
+      `<line x1="${x}" y1="${y}" x2="${x + 26}" y2="${y}" stroke="${e.colour}" stroke-width="2"${e.dash ? ` stroke-dasharray="${e.dash}"` : ''}/>`,
+      `<text x="${x + 34}" y="${y + 4}">${e.label}</text>`,
+    );
+    x += entryW;
+  }
+}
+
 /**
  * An SVG (no scripts, no external fonts or files) of training loss on a log
  * scale (left axis) and validation PSNR (right axis) against step, with the
  * blurred input's PSNR as a dashed reference line.
  */
 export function lossPlotSvg(series: PlotPoint[]): string {
-  const lossPoints = series.filter((p) => finite(p.step) && finite(p.loss) && p.loss > 0).map((p) => ({ step: p.step, value: p.loss! }));
-  const psnrPoints = series.filter((p) => finite(p.step) && finite(p.valPsnr)).map((p) => ({ step: p.step, value: p.valPsnr! }));
-  const blurPoints = series.filter((p) => finite(p.step) && finite(p.blurPsnr)).map((p) => ({ step: p.step, value: p.blurPsnr! }));
-  for (const list of [lossPoints, psnrPoints, blurPoints]) list.sort((a, b) => a.step - b.step);
-
-  const out: string[] = [];
-  out.push(
+  const [loss, psnr, blur] = (['loss', 'valPsnr', 'blurPsnr'] as const).map((key) => pointsOf(series, key));
+  const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" ` +
       `font-family="Helvetica, Arial, sans-serif" font-size="12">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
     `<text x="${WIDTH / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">Training loss and validation PSNR</text>`,
-  );
-  const steps = [...lossPoints, ...psnrPoints, ...blurPoints].map((p) => p.step);
+  ];
+  const steps = [...loss, ...psnr, ...blur].map((p) => p.step);
   if (steps.length === 0) {
     out.push(`<text x="${WIDTH / 2}" y="${HEIGHT / 2}" text-anchor="middle" fill="#666666">no data yet</text>`, '</svg>');
     return out.join('\n') + '\n';
   }
-
-  const left = MARGIN.left;
-  const top = MARGIN.top;
-  const right = left + PLOT_W;
-  const bottom = top + PLOT_H;
   let [s0, s1] = [Math.min(...steps), Math.max(...steps)];
   if (s0 === s1) [s0, s1] = [s0 - 1, s1 + 1];
-  const xOf = (s: number) => left + ((s - s0) / (s1 - s0)) * PLOT_W;
+  const xOf = (s: number) => LEFT + ((s - s0) / (s1 - s0)) * PLOT_W;
+  const lossY = lossAxis(loss);
+  const psnrY = psnrAxis([...psnr, ...blur].map((p) => p.value));
 
-  // Gridlines and the frame first, so the data draws over them.
+  // Gridlines first, so the data draws over them; the loss axis's, else the PSNR axis's.
   const xTicks = niceTicks(s0, s1, 8);
-  for (const t of xTicks) out.push(`<line x1="${px(xOf(t))}" y1="${top}" x2="${px(xOf(t))}" y2="${bottom}" stroke="${COLOURS.grid}"/>`);
+  for (const t of xTicks) out.push(`<line x1="${px(xOf(t))}" y1="${TOP}" x2="${px(xOf(t))}" y2="${BOTTOM}" stroke="${COLOURS.grid}"/>`);
+  for (const t of (lossY ?? psnrY)?.ticks ?? []) out.push(`<line x1="${LEFT}" y1="${px(t.y)}" x2="${RIGHT}" y2="${px(t.y)}" stroke="${COLOURS.grid}"/>`);
 
-  // Left axis: log10(loss), whole decades widened outward.
-  let lossY: ((l: number) => number) | undefined;
-  const lossTicks: { y: number; label: string }[] = [];
-  if (lossPoints.length) {
-    const logs = lossPoints.map((p) => Math.log10(p.value));
-    let d0 = Math.floor(Math.min(...logs));
-    let d1 = Math.ceil(Math.max(...logs));
-    if (d0 === d1) [d0, d1] = [d0 - 1, d1 + 1];
-    lossY = (l) => bottom - ((l - d0) / (d1 - d0)) * PLOT_H;
-    const decades = d1 - d0;
-    // Few decades: label 2× and 5× too, so the axis is still readable.
-    const mantissas = decades <= 2 ? [1, 2, 5] : [1];
-    const every = Math.ceil(decades / 8);
-    for (let d = d0; d <= d1; d++) {
-      if ((d - d0) % every) continue;
-      for (const m of mantissas) {
-        const l = d + Math.log10(m);
-        if (l > d1 + 1e-9) continue;
-        lossTicks.push({ y: lossY(l), label: formatNumber(m * 10 ** d) });
-      }
-    }
-    for (const t of lossTicks) out.push(`<line x1="${left}" y1="${px(t.y)}" x2="${right}" y2="${px(t.y)}" stroke="${COLOURS.grid}"/>`);
-  }
-
-  // Right axis: PSNR in dB, over both PSNR series.
-  let psnrY: ((v: number) => number) | undefined;
-  const psnrTicks: { y: number; label: string }[] = [];
-  const dbs = [...psnrPoints, ...blurPoints].map((p) => p.value);
-  if (dbs.length) {
-    const [lo, hi] = [Math.min(...dbs), Math.max(...dbs)];
-    const pad = Math.max(0.05 * (hi - lo), 0.1);
-    const [p0, p1] = niceRange(lo - pad, hi + pad, 6);
-    psnrY = (v) => bottom - ((v - p0) / (p1 - p0)) * PLOT_H;
-    for (const t of niceTicks(p0, p1, 6)) psnrTicks.push({ y: psnrY(t), label: formatNumber(t) });
-    if (!lossY) for (const t of psnrTicks) out.push(`<line x1="${left}" y1="${px(t.y)}" x2="${right}" y2="${px(t.y)}" stroke="${COLOURS.grid}"/>`);
-  }
-
-  // Data, clipped to the plot area.
+  // Data, clipped to the plot area. Markers sit inside the value ranges; left
+  // unclipped, one on the frame edge still shows whole.
   const markers: string[] = [];
-  out.push(`<defs><clipPath id="plot-area"><rect x="${left}" y="${top}" width="${PLOT_W}" height="${PLOT_H}"/></clipPath></defs>`, `<g clip-path="url(#plot-area)">`);
-  if (lossY) {
-    const columns = lossColumns(lossPoints, xOf);
-    if (columns.some((c) => c.max > c.min)) {
-      const upper = columns.map((c) => `${px(c.x)},${px(lossY!(c.max))}`);
-      const lower = columns.map((c) => `${px(c.x)},${px(lossY!(c.min))}`).reverse();
-      out.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${COLOURS.loss}" fill-opacity="0.18" stroke="none"/>`);
-    }
-    const line = columns.map((c) => `${px(c.x)},${px(lossY!(c.mean))}`).join(' ');
-    out.push(`<polyline points="${line}" fill="none" stroke="${COLOURS.loss}" stroke-width="1.5" stroke-linejoin="round"/>`);
-    if (columns.length === 1) markers.push(`<circle cx="${px(columns[0].x)}" cy="${px(lossY(columns[0].mean))}" r="3" fill="${COLOURS.loss}"/>`);
-  }
-  if (psnrY) {
-    if (blurPoints.length) {
-      // One value means one reference: draw it across the whole run.
-      const pts = blurPoints.length === 1 ? [{ step: s0, value: blurPoints[0].value }, { step: s1, value: blurPoints[0].value }] : blurPoints;
-      const line = pts.map((p) => `${px(xOf(p.step))},${px(psnrY!(p.value))}`).join(' ');
-      out.push(`<polyline points="${line}" fill="none" stroke="${COLOURS.blurPsnr}" stroke-width="1.5" stroke-dasharray="6 4"/>`);
-    }
-    if (psnrPoints.length) {
-      const line = psnrPoints.map((p) => `${px(xOf(p.step))},${px(psnrY!(p.value))}`).join(' ');
-      out.push(`<polyline points="${line}" fill="none" stroke="${COLOURS.valPsnr}" stroke-width="2" stroke-linejoin="round"/>`);
-      if (psnrPoints.length <= 60) for (const p of psnrPoints) markers.push(`<circle cx="${px(xOf(p.step))}" cy="${px(psnrY(p.value))}" r="3" fill="${COLOURS.valPsnr}"/>`);
-    }
-  }
-  // Markers sit inside the value ranges; left unclipped, one on the frame edge still shows whole.
+  out.push(`<defs><clipPath id="plot-area"><rect x="${LEFT}" y="${TOP}" width="${PLOT_W}" height="${PLOT_H}"/></clipPath></defs>`, `<g clip-path="url(#plot-area)">`);
+  if (lossY) drawLoss(out, markers, loss, xOf, lossY);
+  if (psnrY) drawPsnr(out, markers, psnr, blur, xOf, psnrY, [s0, s1]);
   out.push('</g>', ...markers);
 
   // Frame, ticks and labels.
-  out.push(`<rect x="${left}" y="${top}" width="${PLOT_W}" height="${PLOT_H}" fill="none" stroke="${COLOURS.axis}"/>`);
+  out.push(`<rect x="${LEFT}" y="${TOP}" width="${PLOT_W}" height="${PLOT_H}" fill="none" stroke="${COLOURS.axis}"/>`);
   for (const t of xTicks) {
     const x = px(xOf(t));
-    out.push(`<line x1="${x}" y1="${bottom}" x2="${x}" y2="${bottom + 5}" stroke="${COLOURS.axis}"/>`, `<text x="${x}" y="${bottom + 19}" text-anchor="middle">${formatStep(t)}</text>`);
+    out.push(`<line x1="${x}" y1="${BOTTOM}" x2="${x}" y2="${BOTTOM + 5}" stroke="${COLOURS.axis}"/>`, `<text x="${x}" y="${BOTTOM + 19}" text-anchor="middle">${formatStep(t)}</text>`);
   }
-  out.push(`<text x="${left + PLOT_W / 2}" y="${HEIGHT - 14}" text-anchor="middle">step</text>`);
-  if (lossY) {
-    for (const t of lossTicks) {
-      out.push(`<line x1="${left - 5}" y1="${px(t.y)}" x2="${left}" y2="${px(t.y)}" stroke="${COLOURS.axis}"/>`, `<text x="${left - 8}" y="${px(t.y + 4)}" text-anchor="end">${t.label}</text>`);
-    }
-    out.push(`<text transform="translate(20 ${top + PLOT_H / 2}) rotate(-90)" text-anchor="middle" fill="${COLOURS.loss}">training loss (MSE, log scale)</text>`);
-  }
-  if (psnrY) {
-    for (const t of psnrTicks) {
-      out.push(`<line x1="${right}" y1="${px(t.y)}" x2="${right + 5}" y2="${px(t.y)}" stroke="${COLOURS.axis}"/>`, `<text x="${right + 8}" y="${px(t.y + 4)}" text-anchor="start">${t.label}</text>`);
-    }
-    out.push(`<text transform="translate(${WIDTH - 18} ${top + PLOT_H / 2}) rotate(90)" text-anchor="middle" fill="${COLOURS.valPsnr}">validation PSNR (dB)</text>`);
-  }
+  out.push(`<text x="${LEFT + PLOT_W / 2}" y="${HEIGHT - 14}" text-anchor="middle">step</text>`);
+  if (lossY) drawAxis(out, lossY, -1, 'training loss (MSE, log scale)', COLOURS.loss);
+  if (psnrY) drawAxis(out, psnrY, 1, 'validation PSNR (dB)', COLOURS.valPsnr);
 
-  // Legend in one row between the title and the frame, where it can hide no data.
-  const entries: { label: string; colour: string; dash?: string }[] = [];
-  if (lossY) entries.push({ label: 'training loss', colour: COLOURS.loss });
-  if (psnrPoints.length) entries.push({ label: 'validation PSNR', colour: COLOURS.valPsnr });
-  if (blurPoints.length) entries.push({ label: 'blurred input PSNR', colour: COLOURS.blurPsnr, dash: '6 4' });
-  const entryW = 170;
-  let legendX = left + PLOT_W / 2 - (entries.length * entryW) / 2;
-  const legendY = top - 18;
-  for (const e of entries) {
-    out.push(
-      `<line x1="${legendX}" y1="${legendY}" x2="${legendX + 26}" y2="${legendY}" stroke="${e.colour}" stroke-width="2"${e.dash ? ` stroke-dasharray="${e.dash}"` : ''}/>`,
-      `<text x="${legendX + 34}" y="${legendY + 4}">${e.label}</text>`,
-    );
-    legendX += entryW;
-  }
+  drawLegend(out, [
+    ...(lossY ? [{ label: 'training loss', colour: COLOURS.loss }] : []),
+    ...(psnr.length ? [{ label: 'validation PSNR', colour: COLOURS.valPsnr }] : []),
+    ...(blur.length ? [{ label: 'blurred input PSNR', colour: COLOURS.blurPsnr, dash: '6 4' }] : []),
+  ]);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
