@@ -6,7 +6,7 @@
 import { Kernel, Tensor, f32bits, groups1d, launch, wgsl, type Device } from '../engine/index.ts';
 import type { Timer, Timing } from './timer.ts';
 
-const source = wgsl(import.meta.url, '../kernels/calibrate.wgsl');
+const source = wgsl('calibrate.wgsl');
 const WG = 64;
 /** On llvmpipe 256 copies ~10% faster than 64; grid-stride loops and several vec4s per invocation were slower. */
 const COPY_WG = 256;

@@ -8,7 +8,7 @@
 import { BufferPool, type MemoryStats, type PooledBuffer } from './pool.ts';
 import { DeviceLostError, EngineError, KernelError } from './errors.ts';
 import { ADAPTER_CHOICES, adapterRank, identifyAdapter, matchesChoice, type AdapterChoice, type AdapterIdentity, type Backend } from './adapters.ts';
-import { adapterSources, type AdapterSource } from './node-gpu.ts';
+import { host, type AdapterSource } from './host.ts';
 
 export type { AdapterChoice } from './adapters.ts';
 
@@ -57,7 +57,7 @@ function listFound(found: Found[]): string {
 /** The adapter `choice` asks for: every source asked, the matches ranked (adapters.ts), the best taken. */
 async function requestAdapter(choice: AdapterChoice): Promise<Found> {
   const found: Found[] = [];
-  for (const source of adapterSources()) {
+  for (const source of host().adapterSources()) {
     // A backend's own implementations need not be opened when another backend was asked for.
     if (choice === 'gl' && source.backend !== 'opengles') continue;
     if ((choice === 'vulkan' || choice === 'lavapipe' || choice === 'swiftshader') && source.backend !== 'vulkan') continue;
@@ -73,10 +73,7 @@ async function requestAdapter(choice: AdapterChoice): Promise<Found> {
   const matches = found.filter((f) => matchesChoice(f.id, choice)).sort((a, b) => adapterRank(a.id) - adapterRank(b.id));
   if (matches.length) return matches[0];
   if (choice === 'auto') {
-    throw new EngineError(
-      'no WebGPU adapter found. On Debian/Ubuntu install libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 for the CPU ' +
-        '(llvmpipe) fallback, or libvulkan1 and a Vulkan driver',
-    );
+    throw new EngineError(`no WebGPU adapter found. ${host().noAdapterHelp}`);
   }
   throw new EngineError(`no '${choice}' adapter (WGRAD_ADAPTER=${choice}); ${listFound(found)}`);
 }
@@ -172,7 +169,7 @@ export class Device {
   }
 
   static async create(options: DeviceOptions = {}): Promise<Device> {
-    const choice = options.adapter ? parseChoice(options.adapter, 'the adapter option') : parseChoice(process.env.WGRAD_ADAPTER, 'WGRAD_ADAPTER');
+    const choice = options.adapter ? parseChoice(options.adapter, 'the adapter option') : parseChoice(host().env('WGRAD_ADAPTER'), 'WGRAD_ADAPTER');
     const { adapter, id, source } = await requestAdapter(choice);
     const requiredLimits = raisedLimits(adapter);
     const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
@@ -278,7 +275,7 @@ export class Device {
     const lost = this.gpu.lost.then(() => undefined);
     await Promise.race([this.gpu.queue.onSubmittedWorkDone(), lost]);
     // Pipeline error scopes resolve asynchronously; give them a turn before we look.
-    await new Promise((r) => setImmediate(r));
+    await host().nextTurn();
   }
 
   /**
@@ -321,7 +318,7 @@ export class Device {
     staging.unmap();
     if (this.readbackPool.length < 8) this.readbackPool.push(staging);
     else staging.destroy();
-    await new Promise((r) => setImmediate(r));
+    await host().nextTurn();
     this.throwIfFailed();
     return out;
   }

@@ -9,18 +9,19 @@
 // constants WG_X, WG_Y, WG_Z (declared in kernels/prelude.wgsl) so another
 // tile shape needs no new source.
 
-import { readFileSync } from 'node:fs';
 import type { Device } from './device.ts';
-import { KernelError } from './errors.ts';
+import { EngineError, KernelError } from './errors.ts';
+import { host } from './host.ts';
 import type { PooledBuffer } from './pool.ts';
+import { INLINED_WGSL } from './wgsl-sources.ts';
 
 export type Access = 'read' | 'write' | 'readwrite';
 
 export interface KernelSpec {
   /** 'family.entry', e.g. 'conv2d.forward'; names the kernel in errors. */
   name: string;
-  /** WGSL source text of the family. */
-  source: string;
+  /** WGSL source text of the family, or a function that gives it when the pipeline is first built (`wgsl()`). */
+  source: string | (() => string);
   entryPoint: string;
   /** Storage bindings in @binding order. */
   bindings: readonly Access[];
@@ -35,6 +36,12 @@ export class Kernel {
   readonly key: string;
   constructor(readonly spec: KernelSpec) {
     this.key = `${spec.name}|${JSON.stringify(spec.constants ?? {})}|${spec.workgroupSize.join('x')}`;
+  }
+  private text?: string;
+  /** The WGSL source, put together on first use. */
+  get source(): string {
+    this.text ??= typeof this.spec.source === 'string' ? this.spec.source : this.spec.source();
+    return this.text;
   }
   get invocations(): number {
     const [x, y = 1, z = 1] = this.spec.workgroupSize;
@@ -58,16 +65,37 @@ export class Kernel {
   }
 }
 
+const assembled = new Map<string, string>();
+
+function kernelFile(file: string): string {
+  const inlined = INLINED_WGSL[file];
+  if (inlined !== undefined) return inlined;
+  if (Object.keys(INLINED_WGSL).length) throw new EngineError(`kernels/${file} is not among the WGSL sources this build inlined`);
+  return host().readKernelSource(file);
+}
+
 /**
- * The WGSL source of a kernel family: kernels/prelude.wgsl (the workgroup-size
- * overrides and `linear_index`), then the named fragments shared between
- * families (e.g. 'epilogue.wgsl'), then the family's own file (a path relative to
- * the calling module; the others sit beside it): `wgsl(import.meta.url, 'conv2d.wgsl', 'epilogue.wgsl')`.
- * WGSL has no includes; this is the one place sources are put together.
+ * The WGSL source of a kernel family, as a function for `KernelSpec.source`:
+ * kernels/prelude.wgsl (the workgroup-size overrides and `linear_index`), then
+ * the named fragments shared between families (e.g. 'epilogue.wgsl'), then the
+ * family's own file, all files of kernels/: `wgsl('conv2d.wgsl', 'epilogue.wgsl')`.
+ * WGSL has no includes; this is the one place sources are put together. Nothing
+ * is read until a pipeline is built, so importing a launcher needs no host.
+ *
+ * The older form `wgsl(import.meta.url, 'file.wgsl', ...)` still works (its
+ * module URL is ignored: every source is in kernels/) and is deprecated.
  */
-export function wgsl(moduleUrl: string, file: string, ...fragments: string[]): string {
-  const main = new URL(file, moduleUrl);
-  return ['prelude.wgsl', ...fragments].map((f) => readFileSync(new URL(f, main), 'utf8')).concat(readFileSync(main, 'utf8')).join('\n');
+export function wgsl(file: string, ...fragments: string[]): () => string {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(file)) [file, ...fragments] = fragments;
+  const key = [file, ...fragments].join('+');
+  return () => {
+    let text = assembled.get(key);
+    if (text === undefined) {
+      text = ['prelude.wgsl', ...fragments, file].map(kernelFile).join('\n');
+      assembled.set(key, text);
+    }
+    return text;
+  };
 }
 
 /** A range of a pooled buffer bound to one binding. */
@@ -186,7 +214,7 @@ function pipelineFor(device: Device, kernel: Kernel) {
   }
   gpu.pushErrorScope('validation');
   const started = device.pipelineLog ? performance.now() : 0;
-  const module = gpu.createShaderModule({ code: spec.source, label: spec.name });
+  const module = gpu.createShaderModule({ code: kernel.source, label: spec.name });
   const layout = gpu.createBindGroupLayout({ entries, label: spec.name });
   const pipeline = gpu.createComputePipeline({
     label: spec.name,

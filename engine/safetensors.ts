@@ -11,11 +11,11 @@
 // load, unknown fields in a tensor entry and duplicate JSON keys are rejected, and
 // "__metadata__" must be an object (the reference also takes null).
 //
-// Writing is atomic: a temporary file in the target's directory is written, fsynced and renamed
-// over the target, so a crash leaves either the old checkpoint or the new one, never half of one.
+// This module works on bytes, so it runs on any host: `readSafetensorsFrom` reads through a
+// `ByteSource` (a file under Node, engine/node/files.ts; bytes in memory, `parseSafetensors`),
+// and `safetensorsChunks` gives the pieces a writer puts down in order (atomically, in Node's
+// `writeSafetensors`).
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { writeFileAtomic } from './atomic-write.ts';
 import { EngineError, formatShape } from './errors.ts';
 
 /** A malformed or unexpected safetensors file, or tensors that cannot be written as one. */
@@ -87,68 +87,66 @@ interface Header {
 
 const littleEndianHost = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** Reads and validates a safetensors file; only F32 tensors are accepted. */
-export function readSafetensors(path: string, options: ReadOptions = {}): SafetensorsFile {
-  const fd = openSync(path, 'r');
-  try {
-    const fileBytes = fstatSync(fd).size;
-    const prefix = readAt(fd, Math.min(PREFIX_BYTES, fileBytes), 0, path);
-    const headerBytes = headerLength(prefix, fileBytes, path);
-    const dataStart = PREFIX_BYTES + headerBytes;
-    const header = parseHeader(readAt(fd, headerBytes, PREFIX_BYTES, path), fileBytes - dataStart, path);
-    checkExpected(header, options.expect, path);
-    const tensors = new Map<string, SafetensorsTensor>();
-    for (const e of header.entries) {
-      // Reading straight into the Float32Array's own buffer keeps it aligned whatever dataStart is.
-      const data = new Float32Array((e.end - e.begin) / F32_BYTES);
-      const bytes = new Uint8Array(data.buffer);
-      readInto(fd, bytes, dataStart + e.begin, path);
-      if (!littleEndianHost) swapBytes4(bytes);
-      tensors.set(e.name, { dtype: 'F32', shape: e.shape, data });
-    }
-    return { tensors, metadata: header.metadata };
-  } finally {
-    closeSync(fd);
-  }
+/** Random-access bytes to read a safetensors file from: a file, a buffer in memory. */
+export interface ByteSource {
+  /** Total bytes. */
+  readonly size: number;
+  /** Fills `bytes` from `position` on; throws if the source has fewer bytes than that. */
+  readInto(bytes: Uint8Array, position: number): void;
 }
 
-/** Parses and validates safetensors bytes held in memory; tensor data is copied out. */
-export function parseSafetensors(bytes: Uint8Array, options: ParseOptions = {}): SafetensorsFile {
-  const source = options.source ?? '<bytes>';
-  const headerBytes = headerLength(bytes.subarray(0, PREFIX_BYTES), bytes.length, source);
+/**
+ * Reads and validates safetensors from `source`; only F32 tensors are accepted. The length
+ * prefix and header are checked before any tensor is read, and each tensor is read straight
+ * into its own (aligned) Float32Array.
+ */
+export function readSafetensorsFrom(source: ByteSource, options: ParseOptions = {}): SafetensorsFile {
+  const name = options.source ?? '<bytes>';
+  const prefix = new Uint8Array(Math.min(PREFIX_BYTES, source.size));
+  source.readInto(prefix, 0);
+  const headerBytes = headerLength(prefix, source.size, name);
   const dataStart = PREFIX_BYTES + headerBytes;
-  const header = parseHeader(bytes.subarray(PREFIX_BYTES, dataStart), bytes.length - dataStart, source);
-  checkExpected(header, options.expect, source);
+  const headerText = new Uint8Array(headerBytes);
+  source.readInto(headerText, PREFIX_BYTES);
+  const header = parseHeader(headerText, source.size - dataStart, name);
+  checkExpected(header, options.expect, name);
   const tensors = new Map<string, SafetensorsTensor>();
   for (const e of header.entries) {
-    // A fresh buffer keeps the view 4-aligned even when dataStart is not. (Not bytes.slice():
-    // on a Node Buffer that is a view into the same, possibly pooled, memory.)
-    const copy = new Uint8Array(e.end - e.begin);
-    copy.set(bytes.subarray(dataStart + e.begin, dataStart + e.end));
-    if (!littleEndianHost) swapBytes4(copy);
-    tensors.set(e.name, { dtype: 'F32', shape: e.shape, data: new Float32Array(copy.buffer, 0, copy.length / F32_BYTES) });
+    const data = new Float32Array((e.end - e.begin) / F32_BYTES);
+    const bytes = new Uint8Array(data.buffer);
+    source.readInto(bytes, dataStart + e.begin);
+    if (!littleEndianHost) swapBytes4(bytes);
+    tensors.set(e.name, { dtype: 'F32', shape: e.shape, data });
   }
   return { tensors, metadata: header.metadata };
 }
 
-/** The file's bytes: header (padded with spaces to a multiple of 8) then the tensors, contiguous. */
-export function serializeSafetensors(tensors: TensorsToWrite, metadata?: Record<string, string>, options: WriteOptions = {}): Uint8Array {
-  const { header, items, dataBytes } = layout(tensors, metadata, options, 'serializeSafetensors');
-  const out = new Uint8Array(header.length + dataBytes);
-  out.set(header, 0);
-  let at = header.length;
-  for (const { data } of items) {
-    out.set(leBytes(data), at);
-    at += data.byteLength;
-  }
-  return out;
+/** Parses and validates safetensors bytes held in memory; tensor data is copied out. */
+export function parseSafetensors(bytes: Uint8Array, options: ParseOptions = {}): SafetensorsFile {
+  // Copied, not viewed: a view would keep the whole buffer alive and need not be 4-aligned.
+  return readSafetensorsFrom({ size: bytes.length, readInto: (into, at) => into.set(bytes.subarray(at, at + into.length)) }, options);
 }
 
-/** Writes a safetensors file atomically (temp file in the same directory, fsync, rename). */
-export function writeSafetensors(path: string, tensors: TensorsToWrite, metadata?: Record<string, string>, options: WriteOptions = {}): void {
-  // Everything that can be wrong with the input fails here, before any file is touched.
-  const { header, items } = layout(tensors, metadata, options, path);
-  writeFileAtomic(path, [header, ...items.map(({ data }) => leBytes(data))]);
+/**
+ * What a safetensors file holds, as the pieces to write one after another: the header
+ * (padded with spaces to a multiple of 8), then each tensor's little-endian bytes. Everything
+ * that can be wrong with the input fails here, naming `source`, before anything is written.
+ */
+export function safetensorsChunks(tensors: TensorsToWrite, metadata?: Record<string, string>, options: WriteOptions = {}, source = 'safetensors'): Uint8Array[] {
+  const { header, items } = layout(tensors, metadata, options, source);
+  return [header, ...items.map(({ data }) => leBytes(data))];
+}
+
+/** The file's bytes: header (padded with spaces to a multiple of 8) then the tensors, contiguous. */
+export function serializeSafetensors(tensors: TensorsToWrite, metadata?: Record<string, string>, options: WriteOptions = {}): Uint8Array {
+  const chunks = safetensorsChunks(tensors, metadata, options, 'serializeSafetensors');
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -316,21 +314,6 @@ function findDuplicateKey(text: string): { key: string; within?: string } | unde
   return undefined;
 }
 
-function readAt(fd: number, length: number, position: number, source: string): Uint8Array {
-  const bytes = new Uint8Array(length);
-  readInto(fd, bytes, position, source);
-  return bytes;
-}
-
-function readInto(fd: number, bytes: Uint8Array, position: number, source: string): void {
-  let done = 0;
-  while (done < bytes.length) {
-    const n = readSync(fd, bytes, done, bytes.length - done, position + done);
-    if (n === 0) fail(source, `file ended at byte ${position + done} while reading (it shrank while being read?)`);
-    done += n;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Writing
 
@@ -351,8 +334,9 @@ function layout(tensors: TensorsToWrite, metadata: Record<string, string> | unde
     }
   }
   if (options.sortKeys) {
-    const utf8 = new Map(pairs.map(([n]) => [n, Buffer.from(n, 'utf8')]));
-    pairs.sort(([a], [b]) => Buffer.compare(utf8.get(a)!, utf8.get(b)!));
+    const encoder = new TextEncoder();
+    const utf8 = new Map(pairs.map(([n]) => [n, encoder.encode(n)]));
+    pairs.sort(([a], [b]) => compareBytes(utf8.get(a)!, utf8.get(b)!));
   }
 
   // Built by hand, not by JSON.stringify of an object, which would move integer-like names
@@ -372,7 +356,7 @@ function layout(tensors: TensorsToWrite, metadata: Record<string, string> | unde
     parts.push(`${JSON.stringify(name)}:{"dtype":"F32","shape":[${t.shape.join(',')}],"data_offsets":[${offset},${end}]}`);
     offset = end;
   }
-  const json = Buffer.from(`{${parts.join(',')}}`, 'utf8');
+  const json = new TextEncoder().encode(`{${parts.join(',')}}`);
   const padded = Math.ceil(json.length / 8) * 8;
   const header = new Uint8Array(PREFIX_BYTES + padded).fill(0x20, PREFIX_BYTES + json.length);
   new DataView(header.buffer).setBigUint64(0, BigInt(padded), true);
@@ -412,6 +396,11 @@ function describe(x: unknown): string {
   if (x === null) return 'null';
   if (Array.isArray(x)) return 'an array';
   return typeof x === 'object' ? 'an object' : `${typeof x} ${JSON.stringify(x)}`;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
 }
 
 function swapBytes4(bytes: Uint8Array): Uint8Array {

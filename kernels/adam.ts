@@ -7,7 +7,7 @@ import type { PooledBuffer } from '../engine/pool.ts';
 const WG = 256;
 const stepKernel = new Kernel({
   name: 'adam.step',
-  source: wgsl(import.meta.url, 'adam.wgsl'),
+  source: wgsl('adam.wgsl'),
   entryPoint: 'step',
   bindings: ['readwrite', 'read', 'readwrite', 'readwrite'],
   params: true,

@@ -3,7 +3,7 @@
 
 import { Kernel, groups1d, launch, wgsl, type Operand } from '../engine/kernel.ts';
 
-const source = wgsl(import.meta.url, 'cat.wgsl');
+const source = wgsl('cat.wgsl');
 const WG = 256;
 
 function kernel(entryPoint: string): Kernel {

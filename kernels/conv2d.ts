@@ -19,7 +19,7 @@ import { convVec4Applies, convVec4Forward, convVec4InputGrad, convVec4WeightGrad
 
 export type { ConvGeometry } from './conv2d_geometry.ts';
 
-const source = wgsl(import.meta.url, 'conv2d.wgsl', 'conv2d_params.wgsl', 'epilogue.wgsl');
+const source = wgsl('conv2d.wgsl', 'conv2d_params.wgsl', 'epilogue.wgsl');
 const WG = 64;
 /** Pixels (weight_grad: weight columns) per group: the lanes of a vec4 accumulator (PIX in the WGSL). */
 const PIX = 4;

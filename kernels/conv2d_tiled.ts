@@ -10,7 +10,7 @@ import { epilogueConstants, type Epilogue } from './epilogue.ts';
 import { MIN_SPLIT_K, SPLIT_K_WORKGROUPS, TILE_PLANS, gemmGroups, planned, tilePlan, type TilePlan } from './gemm_tiles.ts';
 import { geometryWords, type ConvGeometry } from './conv2d_geometry.ts';
 
-const source = wgsl(import.meta.url, 'conv2d_tiled.wgsl', 'conv2d_params.wgsl', 'epilogue.wgsl', 'gemm_tiles.wgsl');
+const source = wgsl('conv2d_tiled.wgsl', 'conv2d_params.wgsl', 'epilogue.wgsl', 'gemm_tiles.wgsl');
 
 const SUM_WG = 256;
 

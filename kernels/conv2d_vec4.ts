@@ -10,8 +10,8 @@ import { PLAIN, epilogueParams, type Epilogue } from './epilogue.ts';
 
 // Each entry point's file, with the family's shared declarations (conv2d_vec4.wgsl) and what those use.
 const sources = Object.fromEntries(
-  (['3x3', '1x1', 'pack'] as const).map((f) => [f, wgsl(import.meta.url, `conv2d_vec4_${f}.wgsl`, 'conv2d_params.wgsl', 'epilogue.wgsl', 'conv2d_vec4.wgsl')]),
-) as Record<'3x3' | '1x1' | 'pack', string>;
+  (['3x3', '1x1', 'pack'] as const).map((f) => [f, wgsl(`conv2d_vec4_${f}.wgsl`, 'conv2d_params.wgsl', 'epilogue.wgsl', 'conv2d_vec4.wgsl')]),
+) as Record<'3x3' | '1x1' | 'pack', () => string>;
 /** Channels per forward invocation (two vec4 groups of packed weights); the packed channel count is a multiple of it. */
 const CHANNELS = 8;
 /** 3×3: output pixels per invocation along a row (two vec4 accumulators). */

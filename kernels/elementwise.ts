@@ -3,7 +3,7 @@
 
 import { Kernel, f32bits, groups1d, launch, wgsl, type BufferRange, type Operand } from '../engine/kernel.ts';
 
-const source = wgsl(import.meta.url, 'elementwise.wgsl');
+const source = wgsl('elementwise.wgsl');
 const WG = 256;
 
 function kernel(entryPoint: string, bindings: Kernel['spec']['bindings'], constants?: Record<string, number>) {

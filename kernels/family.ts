@@ -7,6 +7,7 @@
 
 import type { AdapterDescription, Device } from '../engine/device.ts';
 import { EngineError } from '../engine/errors.ts';
+import { host } from '../engine/host.ts';
 
 export type KernelFamily = 'tiled' | 'direct';
 const families = new WeakMap<Pick<Device, 'description'>, KernelFamily>();
@@ -59,7 +60,7 @@ export function defaultFamily(d: Pick<AdapterDescription, 'kind' | 'implementati
 export function kernelFamily(device: Pick<Device, 'description'>): KernelFamily {
   let family = families.get(device);
   if (!family) {
-    const choice = parseFamilyChoice(process.env.WGRAD_KERNELS);
+    const choice = parseFamilyChoice(host().env('WGRAD_KERNELS'));
     family = choice === 'auto' ? defaultFamily(device.description) : choice;
     families.set(device, family);
   }

@@ -3,7 +3,7 @@
 
 import { Kernel, f32bits, groups1d, launch, wgsl, type Operand } from '../engine/kernel.ts';
 
-const source = wgsl(import.meta.url, 'interpolate.wgsl');
+const source = wgsl('interpolate.wgsl');
 const WG = 256;
 
 function kernel(entryPoint: string): Kernel {

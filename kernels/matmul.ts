@@ -11,7 +11,7 @@ import type { MatmulArgs, MatmulDims } from './matmul_args.ts';
 
 export type { MatmulArgs, MatmulDims } from './matmul_args.ts';
 
-const source = wgsl(import.meta.url, 'matmul.wgsl', 'matmul_operands.wgsl');
+const source = wgsl('matmul.wgsl', 'matmul_operands.wgsl');
 
 /**
  * Each of the WG_X × WG_Y invocations of a workgroup owns a block of TM rows

@@ -6,7 +6,7 @@ import { MAX_WORKGROUPS_PER_DIMENSION, Kernel, launch, wgsl, splitReduction, typ
 import { MIN_SPLIT_K, SPLIT_K_WORKGROUPS, TILE_PLANS, planned, type TilePlan } from './gemm_tiles.ts';
 import type { MatmulArgs, MatmulDims } from './matmul_args.ts';
 
-const source = wgsl(import.meta.url, 'matmul_tiled.wgsl', 'gemm_tiles.wgsl', 'matmul_operands.wgsl');
+const source = wgsl('matmul_tiled.wgsl', 'gemm_tiles.wgsl', 'matmul_operands.wgsl');
 const matmulKernel = new Kernel({
   name: 'matmul_tiled.matmul', source, entryPoint: 'matmul', bindings: ['read', 'read', 'write'], params: true, workgroupSize: TILE_PLANS[0].workgroup,
 });

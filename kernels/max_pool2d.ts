@@ -3,7 +3,7 @@
 
 import { Kernel, groups1d, launch, wgsl, type Operand } from '../engine/kernel.ts';
 
-const source = wgsl(import.meta.url, 'max_pool2d.wgsl');
+const source = wgsl('max_pool2d.wgsl');
 const WG = 256;
 
 const forwardKernel = new Kernel({

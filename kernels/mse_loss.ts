@@ -3,7 +3,7 @@
 import { Kernel, f32bits, groups1d, launch, wgsl, type Operand, Scratch } from '../engine/kernel.ts';
 import { sumAxes } from './reduce.ts';
 
-const source = wgsl(import.meta.url, 'mse_loss.wgsl');
+const source = wgsl('mse_loss.wgsl');
 const WG = 256;
 const sumKernel = new Kernel({
   name: 'mse_loss.squared_error_sum',

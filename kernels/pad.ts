@@ -3,7 +3,7 @@
 
 import { Kernel, groups1d, launch, wgsl, type Operand } from '../engine/kernel.ts';
 
-const source = wgsl(import.meta.url, 'pad.wgsl');
+const source = wgsl('pad.wgsl');
 const WG = 256;
 
 export const BORDER = { zero: 0, replicate: 1 } as const;

@@ -3,7 +3,7 @@
 
 import { Kernel, groups1d, launch, wgsl, type Operand } from '../engine/kernel.ts';
 
-const source = wgsl(import.meta.url, 'pixel_shuffle.wgsl');
+const source = wgsl('pixel_shuffle.wgsl');
 const WG = 256;
 
 const [shuffleKernel, unshuffleKernel] = [0, 1].map(

@@ -6,7 +6,7 @@ import { ShapeError, formatShape } from '../engine/errors.ts';
 const WG = 64;
 const sumKernel = new Kernel({
   name: 'reduce.sum',
-  source: wgsl(import.meta.url, 'reduce.wgsl'),
+  source: wgsl('reduce.wgsl'),
   entryPoint: 'sum',
   bindings: ['read', 'write'],
   params: true,

@@ -2,7 +2,7 @@
 
 import { Kernel, f32bits, groups1d, launch, wgsl, type Operand } from '../engine/kernel.ts';
 
-const source = wgsl(import.meta.url, 'softmax.wgsl');
+const source = wgsl('softmax.wgsl');
 const WG = 64;
 
 function kernel(entryPoint: string, bindings: Kernel['spec']['bindings']) {

@@ -1,21 +1,22 @@
-// LMFN weights as safetensors files with the spec's PyTorch names (LMFN.md §6, §10).
-// Loading is strict: the key set, dtypes and shapes must match the model exactly.
+// LMFN weights as safetensors with the spec's PyTorch names (LMFN.md §6, §10),
+// as bytes, so that a page loads them as Node does. Loading is strict: the key
+// set, dtypes and shapes must match the model exactly. Files: train/weights.ts.
 
-import { readSafetensors, writeSafetensors, type Module } from '../engine/index.ts';
+import { parseSafetensors, serializeSafetensors, type Module } from '../engine/core.ts';
 
 /** Name → shape of every parameter of `model`, the checkpoint's expected key set. */
 export function expectedShapes(model: Module): Map<string, readonly number[]> {
   return new Map(model.namedParameters().map(([name, t]) => [name, t.shape]));
 }
 
-/** Loads weights into `model`; throws SafetensorsError naming the key and the problem. */
-export function loadWeights(model: Module, path: string): Record<string, string> {
-  const file = readSafetensors(path, { expect: expectedShapes(model) });
+/** Loads weights from safetensors bytes into `model`; throws SafetensorsError naming `source`, the key and the problem. */
+export function loadWeightsFrom(model: Module, bytes: Uint8Array, source = '<bytes>'): Record<string, string> {
+  const file = parseSafetensors(bytes, { expect: expectedShapes(model), source });
   model.loadStateDict(file.tensors);
   return file.metadata;
 }
 
-/** Writes every parameter atomically (temporary file, then rename). */
-export async function saveWeights(model: Module, path: string, metadata: Record<string, string> = {}): Promise<void> {
-  writeSafetensors(path, await model.stateDict(), { format: 'pt', ...metadata });
+/** Every parameter as safetensors bytes, PyTorch's layout (`format: pt`). */
+export async function weightsBytes(model: Module, metadata: Record<string, string> = {}): Promise<Uint8Array> {
+  return serializeSafetensors(await model.stateDict(), { format: 'pt', ...metadata });
 }

@@ -9,7 +9,7 @@ import { readImage, writeImage } from '../train/image.ts';
 import { psnr, ssim } from '../train/metrics.ts';
 import { lossPlotSvg, sideBySide } from '../train/plot.ts';
 import { LMFN } from '../model/lmfn.ts';
-import { saveWeights } from '../model/checkpoint.ts';
+import { saveWeights } from '../train/weights.ts';
 import { deblur } from '../model/deblur.ts';
 import { assertThrows, rng, testDevice } from './helpers.ts';
 import { ssimDirect, testImages } from './ref/ssim.ts';

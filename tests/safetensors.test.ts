@@ -9,7 +9,7 @@ import {
   readSafetensors,
   serializeSafetensors,
   writeSafetensors,
-} from '../engine/safetensors.ts';
+} from '../engine/index.ts';
 
 // Pure CPU: this file never touches the GPU.
 

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { Device } from '../../../engine/index.ts';
 import { LMFN } from '../../../model/lmfn.ts';
-import { loadWeights } from '../../../model/checkpoint.ts';
+import { loadWeights } from '../../weights.ts';
 import { UsageError } from '../args.ts';
 
 export async function openDevice(quiet = false): Promise<Device> {

@@ -1,5 +1,5 @@
 import { LMFN } from '../../../model/lmfn.ts';
-import { saveWeights } from '../../../model/checkpoint.ts';
+import { saveWeights } from '../../weights.ts';
 import { LMFN_INITS, isLMFNInit } from '../../../model/identity.ts';
 import { helpText, parseFlags, UsageError } from '../args.ts';
 import { openDevice } from './common.ts';

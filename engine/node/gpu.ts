@@ -1,7 +1,7 @@
 // Node's way to WebGPU: Dawn through the npm package `webgpu`, one Dawn
-// instance per place an adapter can come from. The one module of the engine
-// that looks at the host (files, environment, platform); a browser gets its
-// adapter from navigator.gpu instead.
+// instance per place an adapter can come from. Part of the Node host
+// (engine/node/host.ts), which may look at files, the environment and the
+// platform; a browser gets its adapter from navigator.gpu instead.
 //
 // Why one instance per Vulkan driver: the JS API returns one adapter per
 // request, and with several drivers installed Dawn returns the same one
@@ -12,15 +12,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Backend } from './adapters.ts';
-
-/** A place to ask for an adapter: a backend and, for Vulkan, the driver manifest it is limited to. */
-export interface AdapterSource {
-  backend: Backend;
-  /** Vulkan: the ICD manifest (JSON) this instance may load; absent for other backends. */
-  icd?: string;
-  request(): Promise<GPUAdapter | null>;
-}
+import type { Backend } from '../adapters.ts';
+import type { AdapterSource } from '../host.ts';
 
 type GpuModule = typeof import('webgpu');
 let webgpuModule: Promise<GpuModule> | undefined;
