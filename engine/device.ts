@@ -178,7 +178,8 @@ export class Device {
     const description: AdapterDescription = {
       ...id,
       featureLevel: adapter.features.has('core-features-and-limits' as GPUFeatureName) || id.backend !== 'opengles' ? 'core' : 'compatibility',
-      description: info.description || info.device || 'unknown adapter',
+      // Browsers may report neither (Chrome on SwiftShader: vendor 'google', architecture 'swiftshader').
+      description: info.description || info.device || [info.vendor, info.architecture].filter(Boolean).join(' ') || 'unknown adapter',
       vendor: info.vendor,
       device: info.device,
       features: [...gpu.features].filter((f) => f !== 'core-features-and-limits').sort(),

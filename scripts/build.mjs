@@ -9,32 +9,18 @@
 //
 // esbuild bundles each entry into one file, because the sources import each
 // other with `.ts` specifiers that plain Node cannot load and a page should not
-// fetch 100 modules. Both bundles inline every kernels/*.wgsl as text by
-// replacing engine/wgsl-sources.ts, so nothing reads a shader at run time and
-// kernels/*.wgsl stay the one source.
+// fetch 100 modules. Both bundles inline every kernels/*.wgsl as text
+// (scripts/inline-wgsl.mjs), so nothing reads a shader at run time.
 
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { inlineWgsl } from './inline-wgsl.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
-
-/** An esbuild plugin: engine/wgsl-sources.ts becomes a table of every kernels/*.wgsl. */
-const inlineWgsl = {
-  name: 'inline-wgsl',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]engine[\\/]wgsl-sources\.ts$/ }, () => {
-      const dir = join(root, 'kernels');
-      const table = Object.fromEntries(
-        readdirSync(dir).filter((f) => f.endsWith('.wgsl')).sort().map((f) => [f, readFileSync(join(dir, f), 'utf8')]),
-      );
-      return { contents: `export const INLINED_WGSL = ${JSON.stringify(table)};`, loader: 'ts' };
-    });
-  },
-};
 
 rmSync(dist, { recursive: true, force: true });
 // Source maps point into engine/ and kernels/, which the package ships, so they need not carry the sources.
