@@ -9,7 +9,7 @@ import { dirname, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const FOLDERS = ['engine', 'kernels', 'model', 'train', 'bench', 'tests', 'bin'];
+const FOLDERS = ['engine', 'kernels', 'model', 'train', 'bench', 'tests', 'bin', 'web', 'scripts'];
 
 function walk(dir: string): string[] {
   return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) => {
@@ -112,6 +112,8 @@ test('each layer imports only downward', () => {
       if (/^(train|bench)\//.test(f) && (into('kernels/') || (into('engine/') && d !== 'engine/index.ts'))) problems.push(`${f} → ${d} (through engine/index.ts)`);
       if (/^(engine|kernels)\//.test(f) && (into('model/') || into('train/') || into('bench/'))) problems.push(`${f} → ${d}`);
       if (f.startsWith('engine/ops/') && /^engine\/(nn|optim|core|index)/.test(d)) problems.push(`${f} → ${d}`);
+      // The page: the engine's browser entry, the model, the host-free plot; nothing of Node's.
+      if (/^web\/.*\.ts$/.test(f) && !(d === 'engine/browser.ts' || into('model/') || d === 'train/plot.ts' || into('web/'))) problems.push(`${f} → ${d}`);
     }
   }
   assert.equal(problems, []);
@@ -120,6 +122,12 @@ test('each layer imports only downward', () => {
 test('no source file is over 600 lines', () => {
   const long = [...sources].filter(([f, s]) => !f.startsWith('tests/') || f.startsWith('tests/ref/')).filter(([, s]) => s.split('\n').length > 600);
   assert.equal(long.map(([f, s]) => `${f}: ${s.split('\n').length} lines`), []);
+});
+
+test('the page\'s modules touch no Node module', () => {
+  const page = [...graph.keys()].filter((f) => /^web\/.*\.ts$/.test(f));
+  assert.ok(page.length >= 3, `found ${page.length} page modules`);
+  assert.equal(page.flatMap((f) => resolved(f).bare.map((b) => `${f} imports '${b}'`)), []);
 });
 
 test('the checks above can fail: a planted loop and a planted host import are found', () => {

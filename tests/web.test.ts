@@ -9,20 +9,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './web/chromium.ts';
 import { encodePng } from '../train/png.ts';
 import { readSafetensors } from '../engine/index.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-export const CHROMIUM_FLAGS = [
-  '--headless=new', '--enable-unsafe-webgpu', '--no-sandbox', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
-];
 const work = mkdtempSync(join(tmpdir(), 'lmfn-web-'));
 const artifacts = join(root, 'runs/test-artifacts');
 const H = 80;
@@ -73,11 +69,10 @@ async function openPage(): Promise<Page> {
 }
 
 test.before(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), as .ci/run does`);
   lmfn('init', '--seed', '5', '--output', join(work, 'w.safetensors'));
   testPicture(join(work, 'picture.png'));
   url = await serve(join(work, 'w.safetensors'));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+  browser = await launchChromium();
   mkdirSync(artifacts, { recursive: true });
 });
 
