@@ -57,11 +57,13 @@ function listFound(found: Found[]): string {
 /** The adapter `choice` asks for: every source asked, the matches ranked (adapters.ts), the best taken. */
 async function requestAdapter(choice: AdapterChoice): Promise<Found> {
   const found: Found[] = [];
+  const unavailable: string[] = [];
   for (const source of host().adapterSources()) {
     // A backend's own implementations need not be opened when another backend was asked for.
     if (choice === 'gl' && source.backend !== 'opengles') continue;
     if ((choice === 'vulkan' || choice === 'lavapipe' || choice === 'swiftshader') && source.backend !== 'vulkan') continue;
     if (choice === 'llvmpipe' && source.backend !== 'opengles') continue;
+    if (source.unavailable) unavailable.push(source.unavailable);
     let adapter: GPUAdapter | null = null;
     try {
       adapter = await source.request();
@@ -75,7 +77,7 @@ async function requestAdapter(choice: AdapterChoice): Promise<Found> {
   if (choice === 'auto') {
     throw new EngineError(`no WebGPU adapter found. ${host().noAdapterHelp}`);
   }
-  throw new EngineError(`no '${choice}' adapter (WGRAD_ADAPTER=${choice}); ${listFound(found)}`);
+  throw new EngineError(`no '${choice}' adapter (WGRAD_ADAPTER=${choice}); ${[listFound(found), ...unavailable].join('; ')}`);
 }
 
 // Limits worth raising above the (low) defaults: compatibility mode starts at 128 invocations per workgroup.

@@ -14,6 +14,8 @@ export interface AdapterSource {
   backend: Backend;
   /** Vulkan: the ICD manifest (JSON) this instance may load; absent for other backends. */
   icd?: string;
+  /** Why this source cannot answer on this machine (its request resolves null); said when the user asked for it. */
+  unavailable?: string;
   request(): Promise<GPUAdapter | null>;
 }
 

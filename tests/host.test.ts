@@ -47,6 +47,18 @@ test('WGRAD_ADAPTER comes from the host, and a bad one is named', async () => {
   assert.match(err.message, /^WGRAD_ADAPTER must be one of auto, gpu, cpu, .*; got 'quantum'$/);
 });
 
+test('a named adapter that cannot be had says why: the sources\' own reasons', async () => {
+  setHost(fakeHost({
+    env: (name) => (name === 'WGRAD_ADAPTER' ? 'lavapipe' : undefined),
+    adapterSources: () => [
+      { backend: 'vulkan', unavailable: 'the Vulkan loader is missing', request: async () => null },
+      { backend: 'opengles', unavailable: 'GL is not asked for lavapipe', request: async () => null },
+    ],
+  }));
+  const err = await rejection(Device.create());
+  assert.is(err.message, "no 'lavapipe' adapter (WGRAD_ADAPTER=lavapipe); no WebGPU adapter at all; the Vulkan loader is missing");
+});
+
 test('wgsl() reads nothing until asked, then prelude, fragments and file in that order, once', () => {
   const host = fakeHost();
   setHost(host);

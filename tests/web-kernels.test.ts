@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 // @ts-expect-error: a plain-JS esbuild plugin shared with scripts/build.mjs and web/serve.mjs
 import { inlineWgsl } from '../scripts/inline-wgsl.mjs';
-import { launchChromium } from './web/chromium.ts';
+import { launchChromium } from '../bench/chromium.ts';
 import type { runInPage } from './web/in-page.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from './web/chromium.ts';
+import { launchChromium } from '../bench/chromium.ts';
 import { encodePng } from '../train/png.ts';
 import { readSafetensors } from '../engine/index.ts';
 

@@ -7,7 +7,7 @@
 // `window.lmfn` is for the browser tests (tests/web.test.ts): what the page
 // found, the last output as floats, and timings.
 
-import { EngineError, init, kernelFamily, type Device } from '../engine/browser.ts';
+import { EngineError, browserOverrides, init, kernelFamily, type Device } from '../engine/browser.ts';
 import { loadWeightsFrom } from '../model/checkpoint.ts';
 import { autoTile, deblur } from '../model/deblur.ts';
 import { LMFN } from '../model/lmfn.ts';
@@ -187,6 +187,9 @@ function wireInputs(): void {
 }
 
 async function start(): Promise<void> {
+  // #kernels=direct|tiled in the address plays WGRAD_KERNELS (engine/browser/host.ts).
+  const kernels = new URLSearchParams(location.hash.slice(1)).get('kernels');
+  if (kernels) browserOverrides.WGRAD_KERNELS = kernels;
   try {
     device = await init();
   } catch (e) {

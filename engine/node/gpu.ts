@@ -138,6 +138,9 @@ export function adapterSources(): AdapterSource[] {
       const env = { VK_ICD_FILENAMES: icd, VK_DRIVER_FILES: icd };
       sources.push({ backend: 'vulkan', icd, request: () => adapterFrom([], { powerPreference: 'high-performance' }, env) });
     }
+  } else {
+    const unavailable = 'the Vulkan loader libvulkan.so.1 is not installed (Debian/Ubuntu: apt-get install libvulkan1)';
+    sources.push({ backend: 'vulkan', unavailable, request: async () => null });
   }
   sources.push(gl);
   return sources;
