@@ -42,7 +42,11 @@ export function mesaMajor(description: string): number | null {
  * pipelines compile in 25 s from an empty cache; 'tiled' on every other CPU
  * implementation. On Mesa ≥ 24 (llvmpipe and lavapipe alike) the direct
  * kernels took 5–8× longer to compile, 170 s before the first training step,
- * against 16 s for the tiled ones; SwiftShader runs either slowly.
+ * against 16 s for the tiled ones. SwiftShader cannot compile the direct
+ * family's register-blocked conv (conv2d_vec4): its shader compiler grew to
+ * 24 GB compiling one 64→64 3×3 forward and was killed for memory, in Node
+ * and in Chromium alike (there the page loses its device: "A valid external
+ * Instance reference no longer exists"), so there it is tiled only.
  * Measured: bench/RESULTS.md, "Step time and first step per implementation".
  */
 export function defaultFamily(d: Pick<AdapterDescription, 'kind' | 'implementation' | 'description'>): KernelFamily {
@@ -61,6 +65,11 @@ export function kernelFamily(device: Pick<Device, 'description'>): KernelFamily 
   let family = families.get(device);
   if (!family) {
     const choice = parseFamilyChoice(host().env('WGRAD_KERNELS'));
+    if (choice === 'direct' && device.description.implementation === 'swiftshader') {
+      throw new EngineError(
+        "WGRAD_KERNELS=direct: SwiftShader's shader compiler runs out of memory on the direct conv kernels (24 GB, then killed); use tiled",
+      );
+    }
     family = choice === 'auto' ? defaultFamily(device.description) : choice;
     families.set(device, family);
   }

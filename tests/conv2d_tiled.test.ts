@@ -195,6 +195,8 @@ test('kernel family: tiled on GPUs, direct on Mesa 22 llvmpipe only, WGRAD_KERNE
     assert.equal(kernelFamily(fake('cpu')), 'tiled');
     process.env.WGRAD_KERNELS = 'direct';
     assert.equal(kernelFamily(fake('gpu')), 'direct');
+    // SwiftShader's compiler cannot take the direct conv: refused with the reason, not killed for memory later.
+    assert.throws(() => kernelFamily(fake('swiftshader')), (e: Error) => e instanceof EngineError && /SwiftShader's shader compiler runs out of memory .*use tiled/.test(e.message));
     process.env.WGRAD_KERNELS = 'fast';
     assert.throws(() => kernelFamily(fake('gpu')), (e: Error) => e instanceof EngineError && /WGRAD_KERNELS must be 'auto', 'tiled' or 'direct', got 'fast'/.test(e.message));
   } finally {

@@ -49,8 +49,11 @@ function fail(where: HTMLElement, e: unknown): void {
 }
 
 /** Only one GPU job at a time: a deblur and a training run would interleave their readbacks. */
-async function exclusive(job: () => Promise<void>): Promise<void> {
-  if (hook.busy) return;
+async function exclusive(job: () => Promise<void>, status: HTMLElement): Promise<void> {
+  if (hook.busy) {
+    status.textContent = 'busy: wait for the running deblur or training to finish (or stop it)';
+    return;
+  }
   hook.busy = true;
   try {
     await job();
@@ -165,7 +168,7 @@ async function runTraining(): Promise<void> {
 }
 
 function wireInputs(): void {
-  const chosen = (files: FileList | null) => files?.[0] && void exclusive(() => runDeblur(files[0]));
+  const chosen = (files: FileList | null) => files?.[0] && void exclusive(() => runDeblur(files[0]), $('status'));
   $<HTMLInputElement>('image-file').onchange = (e) => chosen((e.target as HTMLInputElement).files);
   const drop = $('drop');
   drop.ondragover = (e) => {
@@ -182,7 +185,7 @@ function wireInputs(): void {
     const file = (e.target as HTMLInputElement).files?.[0];
     if (file) await loadWeights(new Uint8Array(await file.arrayBuffer()), file.name, file.name);
   };
-  $('train-start').onclick = () => void exclusive(runTraining);
+  $('train-start').onclick = () => void exclusive(runTraining, $('train-status'));
   $('train-params').textContent = tinyParameterCount().toLocaleString('en');
 }
 
