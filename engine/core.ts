@@ -25,7 +25,7 @@ export { ADAPTER_CHOICES, identifyAdapter, type AdapterIdentity, type Backend } 
 export { Tensor, sizeOf } from './tensor.ts';
 export { tidy } from './scope.ts';
 export { noGrad, isGradEnabled, record, type GradFn } from './autograd.ts';
-export { Kernel, launch, groups1d, splitReduction, f32bits, wgsl, type KernelSpec, type Launch, type BufferRange } from './kernel.ts';
+export { Kernel, launch, precompile, groups1d, splitReduction, f32bits, wgsl, type KernelSpec, type Launch, type BufferRange } from './kernel.ts';
 export type { MemoryStats } from './pool.ts';
 export { Module, tidyInInference } from './nn/module.ts';
 export { Conv2d, Conv3d, type Conv2dOptions } from './nn/conv.ts';

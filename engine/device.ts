@@ -146,6 +146,11 @@ export class Device {
    * is appended here with the milliseconds createComputePipeline took.
    */
   pipelineLog: { key: string; pipeline: GPUComputePipeline; createMs: number }[] | null = null;
+  /**
+   * For `precompile` (kernel.ts): while set, launches record nothing and only
+   * name their kernel here, by pipeline key. Null in normal use.
+   */
+  collecting: Map<string, object> | null = null;
 
   private encoder: GPUCommandEncoder | null = null;
   private computePass: GPUComputePassEncoder | null = null;

@@ -193,9 +193,10 @@ export function splitReduction(
   return { splits: Math.max(1, Math.ceil(k / chunk)), chunk };
 }
 
-function pipelineFor(device: Device, kernel: Kernel) {
-  let entry = device.pipelines.get(kernel.key);
-  if (entry) return entry;
+type PipelineEntry = { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout };
+
+/** The bind-group layout and pipeline descriptor of a kernel on a device: bindings as the spec states them. */
+function pipelineDescriptor(device: Device, kernel: Kernel): { layout: GPUBindGroupLayout; descriptor: GPUComputePipelineDescriptor } {
   const { spec } = kernel;
   const gpu = device.gpu;
   const entries: GPUBindGroupLayoutEntry[] = spec.bindings.map((access, binding) => ({
@@ -212,22 +213,68 @@ function pipelineFor(device: Device, kernel: Kernel) {
       `${spec.name}: workgroup ${x}x${y}x${z} exceeds this adapter's ${device.limits.maxComputeInvocationsPerWorkgroup} invocations`,
     );
   }
-  gpu.pushErrorScope('validation');
-  const started = device.pipelineLog ? performance.now() : 0;
   const module = gpu.createShaderModule({ code: kernel.source, label: spec.name });
   const layout = gpu.createBindGroupLayout({ entries, label: spec.name });
-  const pipeline = gpu.createComputePipeline({
+  const descriptor: GPUComputePipelineDescriptor = {
     label: spec.name,
     layout: gpu.createPipelineLayout({ bindGroupLayouts: [layout] }),
     compute: { module, entryPoint: spec.entryPoint, constants: { WG_X: x, WG_Y: y, WG_Z: z, ...spec.constants } },
-  });
+  };
+  return { layout, descriptor };
+}
+
+const buildFailed = (spec: KernelSpec, message: string) => new KernelError(`kernel ${spec.name} (entry point ${spec.entryPoint}) failed to build:\n${message}`);
+
+function pipelineFor(device: Device, kernel: Kernel): PipelineEntry {
+  let entry = device.pipelines.get(kernel.key);
+  if (entry) return entry;
+  const { spec } = kernel;
+  const gpu = device.gpu;
+  gpu.pushErrorScope('validation');
+  const started = device.pipelineLog ? performance.now() : 0;
+  const { layout, descriptor } = pipelineDescriptor(device, kernel);
+  const pipeline = gpu.createComputePipeline(descriptor);
   gpu.popErrorScope().then((err) => {
-    if (err) device.reportError(new KernelError(`kernel ${spec.name} (entry point ${spec.entryPoint}) failed to build:\n${err.message}`));
+    if (err) device.reportError(buildFailed(spec, err.message));
   });
   device.pipelineLog?.push({ key: kernel.key, pipeline, createMs: performance.now() - started });
   entry = { pipeline, layout };
   device.pipelines.set(kernel.key, entry);
   return entry;
+}
+
+/**
+ * Builds, all at once and off the critical path, every pipeline that `record`
+ * would launch: `record` runs once with launches recording nothing (its
+ * results are garbage, and are the caller's to dispose: run it under `tidy`),
+ * then the pipelines it named are created with createComputePipelineAsync,
+ * which lets the implementation compile them in parallel on its own threads
+ * instead of one after another as the first dispatches are recorded. Resolves
+ * with how many were built. Where compiling happens at first dispatch anyway
+ * (Mesa's llvmpipe), it changes nothing.
+ */
+export async function precompile(device: Device, record: () => void): Promise<number> {
+  const wanted = new Map<string, object>();
+  device.collecting = wanted;
+  try {
+    record();
+  } finally {
+    device.collecting = null;
+  }
+  const missing = [...wanted].filter(([key]) => !device.pipelines.has(key)).map(([, k]) => k as Kernel);
+  await Promise.all(
+    missing.map(async (kernel) => {
+      const { layout, descriptor } = pipelineDescriptor(device, kernel);
+      try {
+        const pipeline = await device.gpu.createComputePipelineAsync(descriptor);
+        if (!device.pipelines.has(kernel.key)) device.pipelines.set(kernel.key, { pipeline, layout });
+      } catch (e) {
+        device.reportError(buildFailed(kernel.spec, (e as Error).message));
+      }
+    }),
+  );
+  device.throwIfFailed();
+  return missing.length;
 }
 
 const MAX_CACHED = 8192;
@@ -288,6 +335,10 @@ export function launch(device: Device, kernel: Kernel, args: Launch): void {
     throw new KernelError(`${spec.name}: dispatch ${gx}x${gy}x${gz} exceeds ${maxGroups} workgroups per dimension`);
   }
   if (gx === 0 || gy === 0 || gz === 0) return;
+  if (device.collecting) {
+    device.collecting.set(kernel.key, kernel);
+    return;
+  }
   const { pipeline, layout } = pipelineFor(device, kernel);
   let key = `${idOf(layoutIds, layout)}`;
   const entries: GPUBindGroupEntry[] = [];
