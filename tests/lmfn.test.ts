@@ -9,7 +9,7 @@ import { LMFN, modelSize } from '../model/lmfn.ts';
 import { encoderChannelOfShuffle } from '../model/identity.ts';
 import { autoTile } from '../model/deblur.ts';
 import { kernelFamily, useKernelFamily } from '../kernels/family.ts';
-import { lmfnLossAndGrads, lmfnParameterSpecs, lmfnRandomWeights } from './ref/lmfn64.ts';
+import { lmfnGradientCase, lmfnParameterSpecs } from './ref/lmfn64.ts';
 import { assertClose, assertThrows, maxAbs, rng, testDevice } from './helpers.ts';
 
 test('176 tensors, 1,223,766 parameters, with the spec names and shapes', async () => {
@@ -58,12 +58,7 @@ test('inputs that break the size rule get a clear error', async () => {
 
 test('forward output and all 176 gradients match the float64 reference through both kernel families (1×3×64×64, θ = 0.3, α = 0.7)', async () => {
   const device = await testDevice();
-  const shape: [number, number, number, number] = [1, 3, 64, 64];
-  const weights = lmfnRandomWeights(21, { theta: 0.3, alpha: 0.7 });
-  const r = rng(5);
-  const input = Float64Array.from(r.uniform(3 * 64 * 64, 0, 1), Math.fround);
-  const target = Float64Array.from(r.uniform(3 * 64 * 64, 0, 1), Math.fround);
-  const ref = lmfnLossAndGrads(weights, input, shape, target);
+  const { shape, weights, input, target, ref } = lmfnGradientCase();
   const before = kernelFamily(device);
   // 'direct' is what llvmpipe runs, 'tiled' what GPUs run (kernels/family.ts).
   for (const family of ['direct', 'tiled'] as const) {

@@ -252,3 +252,17 @@ export function lmfnLossAndGrads(
   for (const [name, t] of P) grads.set(name, t.grad ?? new Float64Array(t.data.length));
   return { output: out.data, loss: loss.data[0], grads, inputGrad: x.grad ?? new Float64Array(input.length) };
 }
+
+/**
+ * The gradient-check case of tests/lmfn.test.ts and the in-page tests: random weights with
+ * θ = 0.3 and α = 0.7 (so ALFM and ACFM take part), a float32-exact 1×3×64×64 input and
+ * target, and the reference's output, loss and gradients for them.
+ */
+export function lmfnGradientCase(): { shape: [number, number, number, number]; weights: Map<string, Float64Array>; input: Float64Array; target: Float64Array; ref: LmfnGradients } {
+  const shape: [number, number, number, number] = [1, 3, 64, 64];
+  const weights = lmfnRandomWeights(21, { theta: 0.3, alpha: 0.7 });
+  const r = rng(5);
+  const input = Float64Array.from(r.uniform(3 * 64 * 64, 0, 1), Math.fround);
+  const target = Float64Array.from(r.uniform(3 * 64 * 64, 0, 1), Math.fround);
+  return { shape, weights, input, target, ref: lmfnLossAndGrads(weights, input, shape, target) };
+}

@@ -7,7 +7,7 @@
 import { init, noGrad, ops, tensor, useKernelFamily, type Device, type KernelFamily, type Tensor } from '../../engine/browser.ts';
 import { LMFN } from '../../model/lmfn.ts';
 import { conv2dInputGradRef, conv2dOutShape, conv2dRef, conv2dWeightGradRef, type Conv2dRefShape } from '../ref/conv2d.ts';
-import { lmfnLossAndGrads, lmfnRandomWeights } from '../ref/lmfn64.ts';
+import { lmfnGradientCase } from '../ref/lmfn64.ts';
 import { matmulRef } from '../ref/matmul.ts';
 import { rng } from '../ref/rng.ts';
 
@@ -85,12 +85,7 @@ async function matmulCase(device: Device, seed: number): Promise<string[]> {
 
 /** LMFN's output, loss and all 176 gradients at 1×3×64×64 against the float64 model (as tests/lmfn.test.ts). */
 async function lmfnCase(device: Device): Promise<string[]> {
-  const shape: [number, number, number, number] = [1, 3, 64, 64];
-  const weights = lmfnRandomWeights(21, { theta: 0.3, alpha: 0.7 });
-  const r = rng(5);
-  const input = Float64Array.from(r.uniform(3 * 64 * 64, 0, 1), Math.fround);
-  const target = Float64Array.from(r.uniform(3 * 64 * 64, 0, 1), Math.fround);
-  const ref = lmfnLossAndGrads(weights, input, shape, target);
+  const { shape, weights, input, target, ref } = lmfnGradientCase();
   const model = new LMFN(device);
   const shapes = new Map(model.namedParameters().map(([n, t]) => [n, t.shape] as const));
   model.loadStateDict(new Map([...weights].map(([n, v]) => [n, { shape: shapes.get(n)!, data: Float32Array.from(v) }])));
