@@ -5,8 +5,8 @@
 // adapter's limits and the split of the weight gradient from the shapes; both
 // are pure functions, exported for tests.
 
-import { MAX_WORKGROUPS_PER_DIMENSION, Kernel, groups1d, launch, wgsl, splitReduction, type Operand, Scratch } from '../engine/kernel.ts';
-import { epilogueConstants, type Epilogue } from './epilogue.ts';
+import { MAX_WORKGROUPS_PER_DIMENSION, Kernel, f32bits, groups1d, launch, wgsl, splitReduction, type Operand, Scratch } from '../engine/kernel.ts';
+import { epilogueParams, type Epilogue } from './epilogue.ts';
 import { MIN_SPLIT_K, SPLIT_K_WORKGROUPS, TILE_PLANS, gemmGroups, planned, tilePlan, type TilePlan } from './gemm_tiles.ts';
 import { geometryWords, type ConvGeometry } from './conv2d_geometry.ts';
 
@@ -36,13 +36,15 @@ interface Gemm {
   phase?: InputGradPhase;
 }
 
-/** The Params struct of conv2d_tiled.wgsl, all 29 words. */
-function params(g: ConvGeometry, s: Gemm): number[] {
+/** The Params struct of conv2d_tiled.wgsl: the geometry's 16 words, then 20 more (the forward's epilogue last). */
+function params(g: ConvGeometry, s: Gemm, forward?: { bias: boolean; epilogue: Epilogue }): number[] {
   const p = s.phase;
+  const e = forward && epilogueParams(forward.epilogue);
   return [
     ...geometryWords(g),
     s.m, s.n, s.k, s.chunk ?? 0, s.partialStride ?? 0, s.splits ?? 0, s.weights ?? 0, s.total ?? 0,
     p?.ry ?? 0, p?.rx ?? 0, p?.h0 ?? 0, p?.w0 ?? 0, p?.kh ?? 0, p?.kw ?? 0, p?.hp ?? 0, p?.wp ?? 0,
+    Number(forward?.bias ?? false), Number(forward?.epilogue.residual != null), f32bits(e?.slope ?? 1), Number(e?.sigmoid ?? false),
   ];
 }
 
@@ -53,11 +55,10 @@ export function convTiledForward(
   const m = g.outChannels;
   const n = g.batch * g.outH * g.outW;
   const k = g.inChannels * g.kernelH * g.kernelW;
-  const kernel = planned(forwardKernel, p, { HAS_BIAS: Number(bias !== null), ...epilogueConstants(epilogue) });
-  launch(x.device, kernel, {
+  launch(x.device, planned(forwardKernel, p), {
     // Without a bias or residual the binding still needs a buffer; the kernel never reads it.
     buffers: [x.range(), w.range(), (bias ?? w).range(), y.range(), (epilogue.residual ?? x).range()],
-    params: params(g, { m, n, k }),
+    params: params(g, { m, n, k }, { bias: bias !== null, epilogue }),
     groups: gemmGroups(p, m, n),
   });
 }

@@ -26,7 +26,7 @@
 // consecutive k with an incremental (c, ky, kx) counter instead of a
 // division per element.
 
-// forward: add the bias binding. weight_grad: also sum dy into the bias gradient.
+// weight_grad: also sum dy into the bias gradient. (The forward reads fp.has_bias.)
 override HAS_BIAS: bool = false;
 
 struct Params {
@@ -54,6 +54,12 @@ struct Params {
   phase_kw: u32,
   phase_hp: u32,
   phase_wp: u32,
+  // forward: the epilogue as run-time values (activate4_flat, epilogue.wgsl), so one
+  // pipeline serves every bias/activation/residual combination instead of one each.
+  has_bias: u32,
+  has_residual: u32,
+  slope: f32,
+  sigmoid: u32,
 }
 
 // An (o|c, ky, kx) counter over k = (ch·kH + ky)·kW + kx, stepped without divisions.
@@ -75,7 +81,7 @@ fn next_tap(t: Tap, kh: u32, kw: u32) -> Tap {
   return r;
 }
 
-// ---- forward: y = act(conv(x, w) + bias) -------------------------------------------
+// ---- forward: y = act(conv(x, w) + bias + residual) -------------------------------------------
 
 @group(0) @binding(0) var<storage, read> f_x: array<f32>;
 @group(0) @binding(1) var<storage, read> f_w: array<f32>;
@@ -152,7 +158,7 @@ fn forward(@builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_i
   let acc = forward_gemm(t, lid.x, lid.y, m0, n0);
   let o0 = m0 + 4u * lid.y;
   var bias = vec4f(0.0);
-  if (HAS_BIAS) {
+  if (fp.has_bias != 0u) {
     for (var i = 0u; i < TM; i++) { bias[i] = f_bias[min(o0 + i, fp.m - 1u)]; }
   }
   let out_plane = fp.g.out_h * fp.g.out_w;
@@ -161,12 +167,12 @@ fn forward(@builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_i
     if (pixel >= fp.n) { continue; }
     let y_pixel = pixel / out_plane * fp.g.out_channels * out_plane + pixel % out_plane;
     var v = acc[j] + bias;
-    if (HAS_RESIDUAL) {
+    if (fp.has_residual != 0u) {
       for (var i = 0u; i < TM; i++) {
         if (o0 + i < fp.m) { v[i] += f_residual[y_pixel + (o0 + i) * out_plane]; }
       }
     }
-    v = activate4(v);
+    v = activate4_flat(v, fp.slope, fp.sigmoid != 0u);
     for (var i = 0u; i < TM; i++) {
       if (o0 + i < fp.m) { f_y[y_pixel + (o0 + i) * out_plane] = v[i]; }
     }
