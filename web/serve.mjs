@@ -71,6 +71,11 @@ const server = createServer((req, res) => {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
   res.end(body);
 });
+server.on('error', (e) => {
+  const why = e.code === 'EADDRINUSE' ? `port ${opts.port} is in use; pass --port N (0 takes any free port)` : e.message;
+  console.error(`serve: ${why}`);
+  process.exit(1);
+});
 server.listen(opts.port, '127.0.0.1', () => {
   console.log(`http://127.0.0.1:${server.address().port}/`);
   console.error(opts.weights ? `weights: ${opts.weights}` : 'weights: none shipped; the page starts LMFN from the identity (load a .safetensors there)');
