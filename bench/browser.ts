@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { init, useKernelFamily, type KernelFamily } from '../engine/index.ts';
+import { init, useKernelFamily, type KernelFamily } from '../engine/node/index.ts';
 import { deblur, autoTile } from '../model/deblur.ts';
 import { LMFN } from '../model/lmfn.ts';
 import { encodePng } from '../train/png.ts';

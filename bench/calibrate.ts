@@ -3,7 +3,7 @@
 // every kernel row is reported against. Measured, not a datasheet figure, so
 // it also holds for llvmpipe, whose peak depends on the CPU and its threads.
 
-import { Kernel, Tensor, f32bits, groups1d, launch, wgsl, type Device } from '../engine/index.ts';
+import { Kernel, Tensor, f32bits, groups1d, launch, wgsl, type Device } from '../engine/node/index.ts';
 import type { Timer, Timing } from './timer.ts';
 
 const source = wgsl('calibrate.wgsl');

@@ -7,7 +7,7 @@
 // `lmfn bench compile` runs it; the shader cache must be off before the
 // driver loads (MESA_SHADER_CACHE_DISABLE, set by that command).
 
-import type { Device, RecordedDispatch } from '../engine/index.ts';
+import type { Device, RecordedDispatch } from '../engine/node/index.ts';
 import { trainStepFixture } from './model.ts';
 import { replayDispatch } from './profile.ts';
 

@@ -9,7 +9,7 @@
 // computes dX alone). The autograd bookkeeping around it is CPU work of a few
 // microseconds.
 
-import { Tensor, noGrad, ops, sizeOf, tidy, type Device } from '../engine/index.ts';
+import { Tensor, noGrad, ops, sizeOf, tidy, type Device } from '../engine/node/index.ts';
 import type { Calibration } from './calibrate.ts';
 import type { Timer, Timing } from './timer.ts';
 

@@ -6,7 +6,7 @@
 // All model rows are wall clock, also where GPU timestamps exist: they are
 // end-to-end latencies and throughputs, CPU-side recording included.
 
-import { Adam, Tensor, noGrad, ops, tidy, type Device } from '../engine/index.ts';
+import { Adam, Tensor, noGrad, ops, tidy, type Device } from '../engine/node/index.ts';
 import { LMFN, modelSize } from '../model/lmfn.ts';
 import { autoTile, deblur } from '../model/deblur.ts';
 import { median, type Timer } from './timer.ts';

@@ -8,7 +8,7 @@
 // The replays run on the buffers the step left behind, so the values they
 // compute are meaningless; only their timing is used.
 
-import type { Device, RecordedDispatch } from '../engine/index.ts';
+import type { Device, RecordedDispatch } from '../engine/node/index.ts';
 import { trainStepFixture } from './model.ts';
 
 export interface ProfileRow {

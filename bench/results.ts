@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AdapterDescription } from '../engine/index.ts';
+import type { AdapterDescription } from '../engine/node/index.ts';
 import type { KernelResult } from './kernels.ts';
 import type { ModelResult } from './model.ts';
 import { PEERS, PEER_SOURCE, PEER_WORKLOADS } from './peers.ts';

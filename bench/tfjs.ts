@@ -14,7 +14,7 @@
 
 import { createRequire } from 'node:module';
 import type * as Tf from '@tensorflow/tfjs-core';
-import { raisedLimits, type Device } from '../engine/index.ts';
+import { raisedLimits, type Device } from '../engine/node/index.ts';
 import type { KernelResult, TfjsTiming } from './kernels.ts';
 import { fmt } from './results.ts';
 import { median } from './timer.ts';

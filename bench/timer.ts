@@ -12,7 +12,7 @@
 // (the CPU adapter, llvmpipe, has no timestamps) it is the wall-clock time
 // from the first recorded command to the end of `await device.sync()`.
 
-import type { Device } from '../engine/index.ts';
+import type { Device } from '../engine/node/index.ts';
 
 export type TimingMethod = 'gpu-timestamps' | 'wall-clock';
 

@@ -2,8 +2,8 @@
 // adapters come from, environment overrides, the WGSL sources (when a build
 // has not inlined them), and a turn of the event loop. The core (engine/,
 // kernels/, model/) touches no Node module, no `process`, no `navigator`:
-// the entry points fill this in. engine/index.ts installs Node's (Dawn through
-// the `webgpu` package, engine/node/host.ts); engine/browser.ts installs the
+// the entry points fill this in. engine/node/index.ts installs Node's (Dawn
+// through the `webgpu` package, engine/node/host.ts); engine/browser/index.ts installs the
 // page's (navigator.gpu).
 
 import type { Backend } from './adapters.ts';

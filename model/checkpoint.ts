@@ -2,7 +2,7 @@
 // as bytes, so that a page loads them as Node does. Loading is strict: the key
 // set, dtypes and shapes must match the model exactly. Files: train/weights.ts.
 
-import { parseSafetensors, serializeSafetensors, type Module } from '../engine/core.ts';
+import { parseSafetensors, serializeSafetensors, type Module } from '../engine/index.ts';
 
 /** Name → shape of every parameter of `model`, the checkpoint's expected key set. */
 export function expectedShapes(model: Module): Map<string, readonly number[]> {

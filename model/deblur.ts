@@ -6,7 +6,7 @@
 // size and no seams show. ALFM's attention is global over the image, so only a
 // whole-image run (tile 0) matches another framework exactly.
 
-import { Tensor, noGrad, precompile, tidy, type Device } from '../engine/core.ts';
+import { Tensor, noGrad, precompile, tidy, type Device } from '../engine/index.ts';
 import { LMFN, modelSize } from './lmfn.ts';
 
 export interface DeblurOptions {

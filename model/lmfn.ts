@@ -5,7 +5,7 @@
 //
 // Built only from engine modules and ops; the engine knows nothing of LMFN.
 
-import { Conv2d, Conv3d, Device, Module, ModuleList, Random, ShapeError, Tensor, initializers, ops, tidyInInference } from '../engine/core.ts';
+import { Conv2d, Conv3d, Device, Module, ModuleList, Random, ShapeError, Tensor, initializers, ops, tidyInInference } from '../engine/index.ts';
 import { LMFN_INITS, identityWrites, isLMFNInit, type LMFNInit } from './identity.ts';
 import { MIN_SIZE, SIZE_MULTIPLE, modelSize } from './size.ts';
 

@@ -3,8 +3,8 @@
 // `prepack`; the CLI and the tests run the TypeScript sources through tsx and
 // need none of this):
 //
-//   dist/index.js     the Node entry (engine/index.ts), ESM for Node ≥ 20; `webgpu` stays an import
-//   dist/browser.js   the browser entry (engine/browser.ts), ESM for bundlers and <script type=module>
+//   dist/index.js     the Node entry (engine/node/index.ts), ESM for Node ≥ 20; `webgpu` stays an import
+//   dist/browser.js   the browser entry (engine/browser/index.ts), ESM for bundlers and <script type=module>
 //   dist/types/       .d.ts declarations of both, from tsc
 //
 // esbuild bundles each entry into one file, because the sources import each
@@ -25,8 +25,8 @@ const dist = join(root, 'dist');
 rmSync(dist, { recursive: true, force: true });
 // Source maps point into engine/ and kernels/, which the package ships, so they need not carry the sources.
 const common = { bundle: true, format: 'esm', sourcemap: true, sourcesContent: false, legalComments: 'none', plugins: [inlineWgsl], logLevel: 'warning' };
-await build({ ...common, entryPoints: [join(root, 'engine/index.ts')], outfile: join(dist, 'index.js'), platform: 'node', target: 'node20', external: ['webgpu'] });
-await build({ ...common, entryPoints: [join(root, 'engine/browser.ts')], outfile: join(dist, 'browser.js'), platform: 'browser', target: 'es2022' });
+await build({ ...common, entryPoints: [join(root, 'engine/node/index.ts')], outfile: join(dist, 'index.js'), platform: 'node', target: 'node20', external: ['webgpu'] });
+await build({ ...common, entryPoints: [join(root, 'engine/browser/index.ts')], outfile: join(dist, 'browser.js'), platform: 'browser', target: 'es2022' });
 
 // Declarations: tsc from the sources, then `.ts` specifiers rewritten to `.js`
 // so any consumer's TypeScript resolves them the standard way.

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DisposedError, EngineError, Tensor, ops, tidy } from '../engine/index.ts';
+import { DisposedError, EngineError, Tensor, ops, tidy } from '../engine/node/index.ts';
 import { Adam, type AdamState } from '../engine/optim/adam.ts';
 import { asF32, assertClose, assertThrows, rng, testDevice } from './helpers.ts';
 import { AdamRef } from './ref/adam.ts';

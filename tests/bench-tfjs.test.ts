@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRequire } from 'node:module';
-import type { AdapterDescription } from '../engine/index.ts';
+import type { AdapterDescription } from '../engine/node/index.ts';
 import type { KernelResult } from '../bench/kernels.ts';
 import { renderKernels, type StoredResults } from '../bench/results.ts';
 import { TFJS_PACKAGES, tfjsMissing } from '../bench/tfjs.ts';

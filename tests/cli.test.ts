@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../train/cli/main.ts';
 import { learningRate } from '../train/loop/step.ts';
-import { readSafetensors, serializeSafetensors, writeSafetensors } from '../engine/index.ts';
+import { readSafetensors, serializeSafetensors, writeSafetensors } from '../engine/node/index.ts';
 import { readImage, writeImage } from '../train/image.ts';
 import { lmfnLossAndGrads, lmfnRandomWeights } from './ref/lmfn64.ts';
 import { assertClose, maxAbs, rng } from './helpers.ts';

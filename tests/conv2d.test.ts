@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ShapeError, Tensor, noGrad, ops } from '../engine/index.ts';
+import { ShapeError, Tensor, noGrad, ops } from '../engine/node/index.ts';
 import { blockFor, groupsFor, weightGradSplits, type ConvGeometry } from '../kernels/conv2d.ts';
 import { convVec4Applies, weightGradBlock, weightGradSlices } from '../kernels/conv2d_vec4.ts';
 import { asF32, assertClose, assertThrows, gradcheck, rng, testDevice } from './helpers.ts';

@@ -5,11 +5,11 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Tensor } from '../engine/index.ts';
+import { Tensor } from '../engine/node/index.ts';
 import type { Epilogue } from '../kernels/epilogue.ts';
 import type { ConvGeometry } from '../kernels/conv2d.ts';
 import { kernelFamily } from '../kernels/family.ts';
-import { EngineError, type Device } from '../engine/index.ts';
+import { EngineError, type Device } from '../engine/node/index.ts';
 import { convTiledForward, convTiledInputGrad, convTiledWeightGrad, convTiledWeightGradSplits, inputGradPhases } from '../kernels/conv2d_tiled.ts';
 import { loadsPerInvocation, tilePlan, type TilePlan } from '../kernels/gemm_tiles.ts';
 import { asF32, assertClose, maxAbs, rng, testDevice } from './helpers.ts';

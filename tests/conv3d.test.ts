@@ -1,5 +1,5 @@
 import { test } from 'uvu';
-import { ShapeError, Tensor, noGrad, ops } from '../engine/index.ts';
+import { ShapeError, Tensor, noGrad, ops } from '../engine/node/index.ts';
 import { assertThrows, gradcheck, rng, testDevice } from './helpers.ts';
 import { conv3dRef, type Conv3dRefShape } from './ref/conv3d.ts';
 

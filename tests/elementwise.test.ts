@@ -1,5 +1,5 @@
 import { test } from 'uvu';
-import { Tensor, ops } from '../engine/index.ts';
+import { Tensor, ops } from '../engine/node/index.ts';
 import { gradcheck, rng, testDevice } from './helpers.ts';
 import * as K from '../kernels/elementwise.ts';
 import { blockBroadcast } from '../kernels/elementwise.ts';

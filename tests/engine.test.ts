@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import {
   Device, DeviceLostError, DeviceMismatchError, DisposedError, EngineError, Kernel, KernelError, ShapeError, Tensor, launch, noGrad, ops, tidy,
   type RecordedDispatch,
-} from '../engine/index.ts';
+} from '../engine/node/index.ts';
 import { profileDispatches } from '../bench/profile.ts';
 import { assertClose, assertThrows, testDevice } from './helpers.ts';
 

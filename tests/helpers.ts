@@ -8,7 +8,7 @@
 //             gradient is a central difference of the float64 reference
 //             (ε = 1e-6), so its own error is ~1e-9 and the bound is the GPU's.
 
-import { Device, Tensor, noGrad } from '../engine/index.ts';
+import { Device, Tensor, noGrad } from '../engine/node/index.ts';
 
 let shared: Promise<Device> | undefined;
 

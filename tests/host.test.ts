@@ -4,7 +4,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Device, EngineError, nodeHost, setHost, wgsl, type Host } from '../engine/index.ts';
+import { Device, EngineError, nodeHost, setHost, wgsl, type Host } from '../engine/node/index.ts';
 
 function fakeHost(overrides: Partial<Host> = {}): Host & { asked: string[] } {
   const asked: string[] = [];

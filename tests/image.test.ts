@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG, type ColorType } from 'pngjs';
 import { ImageError, listImages, readImage, writeImage, type Image } from '../train/image.ts';
-import { readSafetensors, writeSafetensors } from '../engine/index.ts';
+import { readSafetensors, writeSafetensors } from '../engine/node/index.ts';
 import { rng } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lmfn-image-'));

@@ -4,7 +4,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Adam, ShapeError, Tensor, noGrad, ops, tidy } from '../engine/index.ts';
+import { Adam, ShapeError, Tensor, noGrad, ops, tidy } from '../engine/node/index.ts';
 import { LMFN, modelSize } from '../model/lmfn.ts';
 import { encoderChannelOfShuffle } from '../model/identity.ts';
 import { autoTile } from '../model/deblur.ts';

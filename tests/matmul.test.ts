@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ShapeError, Tensor, ops } from '../engine/index.ts';
+import { ShapeError, Tensor, ops } from '../engine/node/index.ts';
 import { planMatmul } from '../kernels/matmul.ts';
 import { kernelFamily, useKernelFamily } from '../kernels/family.ts';
 import { TILE_PLANS } from '../kernels/gemm_tiles.ts';

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ShapeError, Tensor, noGrad, ops } from '../engine/index.ts';
+import { ShapeError, Tensor, noGrad, ops } from '../engine/node/index.ts';
 import { assertClose, assertThrows, gradcheck, rng, testDevice } from './helpers.ts';
 import type { Shape4 } from './ref/nchw.ts';
 import { maxPoolRef } from './ref/max_pool2d.ts';

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ShapeError, Tensor, ops } from '../engine/index.ts';
+import { ShapeError, Tensor, ops } from '../engine/node/index.ts';
 import { assertClose, assertThrows, gradcheck, rng, testDevice } from './helpers.ts';
 import { mseLossRef } from './ref/mse_loss.ts';
 

@@ -1,5 +1,5 @@
 import { test } from 'uvu';
-import { ShapeError, Tensor, noGrad, ops } from '../engine/index.ts';
+import { ShapeError, Tensor, noGrad, ops } from '../engine/node/index.ts';
 import { assertClose, assertThrows, gradcheck, rng, testDevice } from './helpers.ts';
 import type { Shape4 } from './ref/nchw.ts';
 import { cropRef, padReplicateRef } from './ref/pad.ts';

@@ -4,7 +4,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Kernel, KernelError, launch, noGrad, ops, precompile, tensor, tidy } from '../engine/index.ts';
+import { Kernel, KernelError, launch, noGrad, ops, precompile, tensor, tidy } from '../engine/node/index.ts';
 import { LMFN } from '../model/lmfn.ts';
 import { assertClose, rng, testDevice } from './helpers.ts';
 

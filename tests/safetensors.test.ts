@@ -9,7 +9,7 @@ import {
   readSafetensors,
   serializeSafetensors,
   writeSafetensors,
-} from '../engine/index.ts';
+} from '../engine/node/index.ts';
 
 // Pure CPU: this file never touches the GPU.
 

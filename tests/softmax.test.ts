@@ -1,5 +1,5 @@
 import { test } from 'uvu';
-import { ShapeError, Tensor, ops } from '../engine/index.ts';
+import { ShapeError, Tensor, ops } from '../engine/node/index.ts';
 import { assertClose, assertThrows, gradcheck, rng, testDevice } from './helpers.ts';
 import { softmaxRef } from './ref/softmax.ts';
 

@@ -3,7 +3,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Tensor, noGrad, ops, tidy } from '../engine/index.ts';
+import { Tensor, noGrad, ops, tidy } from '../engine/node/index.ts';
 import { Conv2d } from '../engine/nn/conv.ts';
 import { Adam } from '../engine/optim/adam.ts';
 import { Random } from '../engine/random.ts';

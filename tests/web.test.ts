@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../bench/chromium.ts';
 import { encodePng } from '../train/png.ts';
-import { readSafetensors } from '../engine/index.ts';
+import { readSafetensors } from '../engine/node/index.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const work = mkdtempSync(join(tmpdir(), 'lmfn-web-'));

@@ -4,7 +4,7 @@
 //
 //   npm run demo [-- --steps 300]
 
-import { Adam, Conv2d, Device, Module, Random, Tensor, noGrad, ops, tidy } from '../engine/index.ts';
+import { Adam, Conv2d, Device, Module, Random, Tensor, noGrad, ops, tidy } from '../engine/node/index.ts';
 
 class Deblur3 extends Module {
   readonly c1: Conv2d;

@@ -8,7 +8,7 @@
 
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
-import { readSafetensors, writeFileAtomic, writeSafetensors } from '../engine/index.ts';
+import { readSafetensors, writeFileAtomic, writeSafetensors } from '../engine/node/index.ts';
 import { ImageError, checkImage, type Image } from './image-data.ts';
 import { decodePng, encodePng } from './png.ts';
 

@@ -1,7 +1,7 @@
 // LMFN weight files: model/checkpoint.ts's strict loading, from a path, and an
 // atomic write (temporary file, then rename), so a crash never leaves half a file.
 
-import { readSafetensors, writeSafetensors, type Module } from '../engine/index.ts';
+import { readSafetensors, writeSafetensors, type Module } from '../engine/node/index.ts';
 import { expectedShapes } from '../model/checkpoint.ts';
 
 /** Loads weights into `model`; throws SafetensorsError naming the file, the key and the problem. */

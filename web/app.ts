@@ -7,7 +7,7 @@
 // `window.lmfn` is for the browser tests (tests/web.test.ts): what the page
 // found, the last output as floats, and timings.
 
-import { EngineError, browserOverrides, init, kernelFamily, type Device } from '../engine/browser.ts';
+import { EngineError, browserOverrides, init, kernelFamily, type Device } from '../engine/browser/index.ts';
 import { loadWeightsFrom } from '../model/checkpoint.ts';
 import { autoTile, deblur } from '../model/deblur.ts';
 import { LMFN } from '../model/lmfn.ts';

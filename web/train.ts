@@ -3,7 +3,7 @@
 // page's GPU, with a live loss and PSNR plot (train/plot.ts, the CLI's own).
 // Blurring runs on the GPU too, as a fixed conv; the crops are cut on the CPU.
 
-import { Adam, Conv2d, Module, Random, noGrad, ops, tensor, tidy, type Device, type Tensor } from '../engine/browser.ts';
+import { Adam, Conv2d, Module, Random, noGrad, ops, tensor, tidy, type Device, type Tensor } from '../engine/browser/index.ts';
 import { lossPlotSvg, type PlotPoint } from '../train/plot.ts';
 import type { Planar } from './image.ts';
 

@@ -11,7 +11,7 @@
 
 import { mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Adam, getDevice, writeSafetensors } from '../../engine/index.ts';
+import { Adam, getDevice, writeSafetensors } from '../../engine/node/index.ts';
 import { LMFN } from '../../model/lmfn.ts';
 import type { LMFNInit } from '../../model/identity.ts';
 import { openDataset } from '../../train/data/dataset.ts';

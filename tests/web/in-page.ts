@@ -2,9 +2,9 @@
 // browser's own WebGPU through the engine's browser build (tests/web-kernels.test.ts
 // bundles this file and reads `window.inPage`). The same float64 references as
 // the Node tests (tests/ref/), the same tolerances (tests/helpers.ts); the
-// engine side is engine/browser.ts, so this is the code a page runs.
+// engine side is engine/browser/index.ts, so this is the code a page runs.
 
-import { init, noGrad, ops, tensor, useKernelFamily, type Device, type KernelFamily, type Tensor } from '../../engine/browser.ts';
+import { init, noGrad, ops, tensor, useKernelFamily, type Device, type KernelFamily, type Tensor } from '../../engine/browser/index.ts';
 import { LMFN } from '../../model/lmfn.ts';
 import { conv2dInputGradRef, conv2dOutShape, conv2dRef, conv2dWeightGradRef, type Conv2dRefShape } from '../ref/conv2d.ts';
 import { lmfnGradientCase } from '../ref/lmfn64.ts';

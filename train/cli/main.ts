@@ -1,7 +1,7 @@
 // The `lmfn` command: subcommands for the LMFN model. Each lives in
 // train/cli/commands/<name>.ts and exports { summary, help, run }.
 
-import { EngineError } from '../../engine/index.ts';
+import { EngineError } from '../../engine/node/index.ts';
 import { CommandError, UsageError } from './args.ts';
 import { ImageError } from '../image.ts';
 import { DatasetError } from '../data/dataset.ts';

@@ -14,7 +14,7 @@
 // Blurring happens in linear light (camera sensors integrate light, not sRGB code values), over
 // the valid region only, so no padding ever leaks into the training data.
 
-import { Random } from '../../engine/index.ts';
+import { Random } from '../../engine/node/index.ts';
 
 export interface KernelOptions {
   /** Path length in pixels before the exposure cut; default uniform in [0.2, 1.5]·(size − 1). */

@@ -12,7 +12,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Random } from '../../engine/index.ts';
+import { Random } from '../../engine/node/index.ts';
 import { ImageError, readImage } from '../image.ts';
 import { readPngHeader } from '../png.ts';
 import { MIN_SIZE, SIZE_MULTIPLE } from '../../model/size.ts';

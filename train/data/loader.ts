@@ -19,7 +19,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { Random } from '../../engine/index.ts';
+import { Random } from '../../engine/node/index.ts';
 import { MIN_SIZE, SIZE_MULTIPLE } from '../../model/size.ts';
 import { blurImage, cropPlanar, randomKernel } from './blur.ts';
 import { Dataset, DatasetError, decode, DEFAULT_KERNEL_SIZE, DEFAULT_NOISE_STD, type DatasetSpec, type PairEntry } from './dataset.ts';

@@ -8,7 +8,7 @@
 
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { readSafetensors, writeSafetensors, type Adam } from '../../engine/index.ts';
+import { readSafetensors, writeSafetensors, type Adam } from '../../engine/node/index.ts';
 import type { LMFN } from '../../model/lmfn.ts';
 import { expectedShapes } from '../../model/checkpoint.ts';
 

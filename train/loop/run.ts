@@ -4,7 +4,7 @@
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Adam, type Device, type Tensor } from '../../engine/index.ts';
+import { Adam, type Device, type Tensor } from '../../engine/node/index.ts';
 import { LMFN } from '../../model/lmfn.ts';
 import { openDataset, type Dataset } from '../data/dataset.ts';
 import { BatchLoader } from '../data/loader.ts';

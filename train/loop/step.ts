@@ -1,7 +1,7 @@
 // One training step: MSE(model(blur), sharp), backward and an Adam update, at the learning rate
 // the schedule gives. Also used by bench/interop/parity.ts, so its run trains exactly as `lmfn train`.
 
-import { Tensor, ops, tidy, type Adam } from '../../engine/index.ts';
+import { Tensor, ops, tidy, type Adam } from '../../engine/node/index.ts';
 import type { LMFN } from '../../model/lmfn.ts';
 import type { Batch } from '../data/loader.ts';
 

@@ -1,7 +1,7 @@
 // Validation of a training run: the model's output on every validation pair, scored beside the
 // blurred input (the bar it has to clear). Also used by bench/interop/parity.ts.
 
-import { Tensor, noGrad, tidy } from '../../engine/index.ts';
+import { Tensor, noGrad, tidy } from '../../engine/node/index.ts';
 import type { LMFN } from '../../model/lmfn.ts';
 import type { BatchLoader } from '../data/loader.ts';
 import { psnr, ssim } from '../metrics.ts';

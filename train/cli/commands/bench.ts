@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { kernelFamily, type Device } from '../../../engine/index.ts';
+import { kernelFamily, type Device } from '../../../engine/node/index.ts';
 import { bestOf, calibrate } from '../../../bench/calibrate.ts';
 import { applyPeak, customCases, lmfnCases, runKernelCases, selectCases, type KernelCase, type KernelResult } from '../../../bench/kernels.ts';
 import { parseSizes, runModelBench, type ModelResult } from '../../../bench/model.ts';

@@ -2,7 +2,7 @@
 // stdout stays clean for --json) and, where needed, an LMFN with loaded weights.
 
 import { existsSync } from 'node:fs';
-import { Device } from '../../../engine/index.ts';
+import { Device } from '../../../engine/node/index.ts';
 import { LMFN } from '../../../model/lmfn.ts';
 import { loadWeights } from '../../weights.ts';
 import { UsageError } from '../args.ts';

@@ -1,4 +1,4 @@
-import { Tensor, ops, writeSafetensors } from '../../../engine/index.ts';
+import { Tensor, ops, writeSafetensors } from '../../../engine/node/index.ts';
 import { LMFN } from '../../../model/lmfn.ts';
 import { helpText, parseFlags, UsageError } from '../args.ts';
 import { readImage } from '../../image.ts';

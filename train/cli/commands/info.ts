@@ -1,4 +1,4 @@
-import { FAMILY_KERNELS, kernelFamily, type Device } from '../../../engine/index.ts';
+import { FAMILY_KERNELS, kernelFamily, type Device } from '../../../engine/node/index.ts';
 import { LMFN } from '../../../model/lmfn.ts';
 import { helpText, parseFlags } from '../args.ts';
 import { openDevice } from './common.ts';
