@@ -8,18 +8,16 @@
 //
 // Weights: LMFN's identity start (the cost does not depend on the values).
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init, useKernelFamily, type KernelFamily } from '../engine/node/index.ts';
 import { deblur, autoTile } from '../model/deblur.ts';
 import { LMFN } from '../model/lmfn.ts';
 import { encodePng } from '../train/png.ts';
-import { launchChromium } from './chromium.ts';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+import { launchChromium, servePage } from './chromium.ts';
 
 interface Row {
   where: string;
@@ -63,8 +61,8 @@ function inNode(adapter: string, h: number, w: number, family?: string): Row {
 async function inPage(h: number, w: number, family: string | undefined, work: string): Promise<Row> {
   const png = join(work, `${w}x${h}.png`);
   writeFileSync(png, encodePng({ width: w, height: h, rgb: picture(h, w), alpha: null, bitDepth: 8, channels: 'rgb' }));
-  const server = spawn('node', [join(root, 'web/serve.mjs'), '--port', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  const url = await new Promise<string>((resolve) => server.stdout.once('data', (d) => resolve(String(d).trim().split('\n')[0])));
+  const server = await servePage();
+  const url = server.url;
   const browser = await launchChromium();
   try {
     const page = await browser.newPage();
@@ -81,7 +79,7 @@ async function inPage(h: number, w: number, family: string | undefined, work: st
     return { where: 'Chromium page', adapter: `${adapter.implementation} (${adapter.backend})`, size: `${w}×${h}`, tile: runs[0].tile, coldMs: runs[0].ms, warmMs: runs[1].ms };
   } finally {
     await browser.close();
-    server.kill();
+    server.stop();
   }
 }
 

@@ -8,13 +8,13 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../bench/chromium.ts';
+import { launchChromium, servePage } from '../bench/chromium.ts';
 import { encodePng } from '../train/png.ts';
 import { readSafetensors } from '../engine/node/index.ts';
 
@@ -24,24 +24,13 @@ const artifacts = join(root, 'runs/test-artifacts');
 const H = 80;
 const W = 96; // not multiples of 16: the page pads to the size rule and crops back, as the CLI does
 
-let server: ChildProcess;
+let server: { url: string; stop(): void };
 let url: string;
 let browser: Browser;
 
 function lmfn(...args: string[]): void {
   const { FORCE_COLOR: _, ...env } = process.env;
   execFileSync('node', [join(root, 'bin/lmfn.mjs'), ...args], { env, stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000 });
-}
-
-/** Starts web/serve.mjs on a free port and resolves with the URL it prints first. */
-function serve(weights: string): Promise<string> {
-  server = spawn('node', [join(root, 'web/serve.mjs'), '--port', '0', '--weights', weights], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let err = '';
-    server.stderr!.on('data', (d) => (err += d));
-    server.stdout!.once('data', (d) => resolve(String(d).trim().split('\n')[0]));
-    server.once('exit', (code) => reject(new Error(`web/serve.mjs exited (${code}): ${err}`)));
-  });
 }
 
 /** A picture with edges, gradients and flat areas, as an 8-bit RGB PNG. */
@@ -71,14 +60,15 @@ async function openPage(): Promise<Page> {
 test.before(async () => {
   lmfn('init', '--seed', '5', '--output', join(work, 'w.safetensors'));
   testPicture(join(work, 'picture.png'));
-  url = await serve(join(work, 'w.safetensors'));
+  server = await servePage(['--weights', join(work, 'w.safetensors')]);
+  url = server.url;
   browser = await launchChromium();
   mkdirSync(artifacts, { recursive: true });
 });
 
 test.after(async () => {
   await browser?.close();
-  server?.kill();
+  server?.stop();
   rmSync(work, { recursive: true, force: true });
 });
 
