@@ -6,7 +6,7 @@
 // size and no seams show. ALFM's attention is global over the image, so only a
 // whole-image run (tile 0) matches another framework exactly.
 
-import { Tensor, noGrad, precompile, tidy, type Device } from '../engine/index.ts';
+import { Tensor, noGrad, tidy, type Device } from '../engine/index.ts';
 import { LMFN, modelSize } from './lmfn.ts';
 
 export interface DeblurOptions {
@@ -82,16 +82,6 @@ function ramp(length: number, overlap: number, before: boolean, after: boolean):
   return r;
 }
 
-/**
- * Builds the forward's pipelines for an h×w input all at once (engine's
- * `precompile`): where the implementation compiles at pipeline creation
- * (Vulkan drivers, browsers) they compile in parallel instead of one by one
- * inside the first forward. A no-op once they are built.
- */
-function prepare(model: LMFN, h: number, w: number): Promise<number> {
-  return precompile(model.device, () => noGrad(() => tidy(() => void model.forward(Tensor.empty(model.device, [1, 3, h, w])))));
-}
-
 async function runModel(model: LMFN, rgb: Float32Array, h: number, w: number): Promise<Float32Array> {
   const out = noGrad(() => tidy(() => model.forward(Tensor.fromData(model.device, rgb, [1, 3, h, w]))));
   const values = await out.read();
@@ -107,7 +97,6 @@ export async function deblur(model: LMFN, rgb: Float32Array, h: number, w: numbe
   const tile = options.tile;
   if (tile === 0 || (tile >= ph && tile >= pw)) {
     options.onTile?.(0, 1);
-    await prepare(model, ph, pw);
     result = await runModel(model, padded, ph, pw);
     options.onTile?.(1, 1);
   } else {
@@ -115,7 +104,6 @@ export async function deblur(model: LMFN, rgb: Float32Array, h: number, w: numbe
     const th = Math.min(tile, ph);
     const tw = Math.min(tile, pw);
     const overlap = Math.min(options.overlap ?? 32, Math.floor(tile / 2));
-    await prepare(model, th, tw);
     const ys = tileStarts(ph, th, overlap);
     const xs = tileStarts(pw, tw, overlap);
     const acc = new Float32Array(3 * ph * pw);
