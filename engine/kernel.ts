@@ -37,11 +37,9 @@ export class Kernel {
   constructor(readonly spec: KernelSpec) {
     this.key = `${spec.name}|${JSON.stringify(spec.constants ?? {})}|${spec.workgroupSize.join('x')}`;
   }
-  private text?: string;
-  /** The WGSL source, put together on first use. */
+  /** The WGSL source (`wgsl()` puts a family's together once, on first use). */
   get source(): string {
-    this.text ??= typeof this.spec.source === 'string' ? this.spec.source : this.spec.source();
-    return this.text;
+    return typeof this.spec.source === 'string' ? this.spec.source : this.spec.source();
   }
   get invocations(): number {
     const [x, y = 1, z = 1] = this.spec.workgroupSize;
