@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +47,15 @@ test.before(() => {
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));
+
+test('package.json names real files: every export and every module with side effects (the entry points install their host)', () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const sources = (pkg.sideEffects as string[]).filter((p) => p.endsWith('.ts'));
+  assert.equal(sources.filter((p) => !existsSync(join(root, p))), [], 'sideEffects entries that do not exist');
+  assert.equal(sources.sort(), ['./engine/browser/index.ts', './engine/node/index.ts']);
+  const targets = Object.values(pkg.exports as Record<string, string | Record<string, string>>).flatMap((t) => (typeof t === 'string' ? [t] : Object.values(t)));
+  assert.equal(targets.filter((t) => !existsSync(join(root, t))), [], 'export targets missing after npm pack built dist/');
+});
 
 test('the README example runs from a plain .mjs file in a project that installed the packed package', () => {
   writeFileSync(join(project, 'main.mjs'), readmeExample());
